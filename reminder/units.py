@@ -1,0 +1,165 @@
+"""Unit cells -> lead units and responsible units.
+
+A plan's unit cell is a small sentence, not a list:
+"区财政局牵头，区民政局、农业农村局等有关部门落实；各镇（街、园区）" names a lead (区财政局),
+responsible units (区民政局, 区农业农村局 — the 区 prefix carries over) and a group (各镇（街、园区）).
+The rules below are what offices write; anything we cannot classify stays as written, so a person
+sees it rather than losing it. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Cells that mean "no unit here".
+PLACEHOLDERS = {"", "-", "--", "—", "——", "/", "无", "暂无", "空"}
+
+# A clause ending in one of these names its units as leads ("区财政局牵头").
+LEAD_MARKERS = ("牵头负责", "牵头", "为牵头单位", "主办", "负总责")
+# Trailing verbs that mark responsible or cooperating units; stripped from the names.
+RESPONSIBLE_SUFFIXES = (
+    "按职能分工落实", "按职责分工落实", "按职责分工负责", "按职能分工负责", "分别负责", "共同负责",
+    "配合落实", "负责落实", "具体落实", "组织落实", "抓好落实", "落实", "负责", "配合", "参与", "协同", "实施",
+)
+# "区民政局、农业农村局等有关部门" -> the named ones; the "and others" tail names no one we can reach.
+ETC_SUFFIX = re.compile(r"等(其他|其它)?(有关|相关)?(部门|单位|机构|科室)*$")
+# Labels that some plans write inside a cell ("牵头单位：县财政局").
+LEAD_LABEL = re.compile(r"^(牵头单位|牵头部门|牵头)[:：]")
+OTHER_LABEL = re.compile(r"^(责任单位|落实单位|配合单位|协办单位|责任部门|参与单位)[:：]")
+LEAD_NOTE = re.compile(r"[（(]牵头[）)]$")
+
+# Administrative-level prefixes that carry over a list: 区民政局、农业农村局 -> 区农业农村局.
+ADMIN_PREFIXES = "区县市州省"
+# Words that begin with a prefix character but are not a prefix (市场监管局 is not 市 + 场监管局).
+NOT_PREFIXED = ("市场", "区域", "县域", "市政设施", "省际")
+
+_CLAUSE_SPLIT = "；;，,\n"
+_ITEM_SPLIT = "、"
+_OPEN, _CLOSE = "（([【〔“", "）)]】〕”"
+
+
+@dataclass(frozen=True)
+class UnitSplit:
+    """The result of reading unit cells: leads first in ``units``, no duplicates."""
+
+    lead_units: tuple[str, ...]
+    units: tuple[str, ...]
+
+
+def split_units(lead_cells: list[str], unit_cells: list[str]) -> UnitSplit:
+    """Read the lead column(s) and the other unit columns of one task.
+
+    Every unit in a lead column is a lead. In the other columns a 牵头 marker makes a lead; the
+    rest are responsible. Without any lead, every unit named is responsible (``lead_units`` empty).
+    """
+    leads: list[str] = []
+    others: list[str] = []
+    for cell in lead_cells:
+        for name, _ in _read_cell(cell):
+            leads.append(name)
+    for cell in unit_cells:
+        for name, is_lead in _read_cell(cell):
+            (leads if is_lead else others).append(name)
+    leads = _unique(leads)
+    return UnitSplit(lead_units=tuple(leads), units=tuple(_unique(leads + others)))
+
+
+def is_placeholder(cell: str) -> bool:
+    return cell.strip() in PLACEHOLDERS
+
+
+def is_group(name: str) -> bool:
+    """Groups (区直各单位, 各镇（街、园区）, 县直各部门, 区有关单位) stand for several units."""
+    return bool(re.search(r"各|有关|相关|其他|其它|所有|全体", name))
+
+
+def _read_cell(cell: str) -> list[tuple[str, bool]]:
+    """One cell -> [(unit name, is_lead)] in the order written."""
+    if is_placeholder(cell):
+        return []
+    named: list[tuple[str, bool]] = []
+    for clause in _split_top_level(cell.strip(), _CLAUSE_SPLIT):
+        named.extend(_read_clause(clause))
+    return named
+
+
+def _read_clause(clause: str) -> list[tuple[str, bool]]:
+    clause = clause.strip(" 　。.")
+    is_lead = False
+    if LEAD_LABEL.match(clause):
+        clause, is_lead = LEAD_LABEL.sub("", clause), True
+    clause = OTHER_LABEL.sub("", clause)
+    for marker in LEAD_MARKERS:
+        if clause.endswith(marker) and len(clause) > len(marker):
+            clause, is_lead = clause[: -len(marker)], True
+            break
+    clause = _strip_suffixes(clause)
+    names = []
+    prefix = ""
+    for item in _split_top_level(clause, _ITEM_SPLIT):
+        item_lead = is_lead
+        if LEAD_NOTE.search(item):
+            item, item_lead = LEAD_NOTE.sub("", item), True
+        name = _clean_name(item)
+        if not name or is_placeholder(name):
+            continue
+        name, prefix = _carry_prefix(name, prefix)
+        names.append((name, item_lead))
+    return names
+
+
+def _strip_suffixes(clause: str) -> str:
+    changed = True
+    while changed:
+        changed = False
+        for suffix in RESPONSIBLE_SUFFIXES:
+            if clause.endswith(suffix) and len(clause) > len(suffix):
+                clause, changed = clause[: -len(suffix)], True
+    return clause
+
+
+def _clean_name(item: str) -> str:
+    name = item.strip(" 　。.:：")
+    bare = ETC_SUFFIX.sub("", name)
+    return bare if bare else name
+
+
+def _carry_prefix(name: str, prefix: str) -> tuple[str, str]:
+    """Give ``name`` the list's admin prefix when it lacks one; return (name, prefix for next)."""
+    own = _admin_prefix(name)
+    if own:
+        return name, own
+    if prefix and not is_group(name) and not name.startswith(("各", "乡", "镇", "街")):
+        return prefix + name, prefix
+    return name, prefix
+
+
+def _admin_prefix(name: str) -> str:
+    if name[:1] in ADMIN_PREFIXES and not name.startswith(NOT_PREFIXED):
+        return name[:1]
+    return ""
+
+
+def _split_top_level(text: str, separators: str) -> list[str]:
+    """Split on separators that are not inside brackets: 各镇（街、园区） stays whole."""
+    parts, depth, current = [], 0, []
+    for char in text:
+        if char in _OPEN:
+            depth += 1
+        elif char in _CLOSE and depth:
+            depth -= 1
+        if char in separators and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for name in names:
+        seen.setdefault(name, None)
+    return list(seen)
