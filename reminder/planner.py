@@ -1,0 +1,315 @@
+"""(assignment, policy, calendar, now) -> the notices that should exist by now.  Pure.
+
+Level-triggered planning (DESIGN.md): nothing here remembers what was scheduled. For one assignment
+the planner lists every *stage* its deadline implies (reminders N days before, the due day, repeating
+overdue notices, escalation, check-ins), each with the moment it fires, and returns
+
+* the latest unit-facing stage that has fired by ``now`` — earlier ones that were never sent (the
+  daemon was down) are coalesced into it, so a unit gets one notice, marked late, not a burst;
+* office-facing stages that have fired (escalation of overdue or silent assignments);
+* ``next_check_at``: when the next stage fires, so the store only hands us assignments with work due.
+
+Every item carries a unique key built from the assignment, stage and dates, so inserting the same
+item twice is a no-op and a changed deadline (a corrected plan) yields new keys.
+
+Stages fire on working days at the send hour. A due date on a holiday or weekend moves to the next
+working day; reminders N days before move back to the working day before, so they are never late.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from reminder.model import Deadline, DeadlineKind, Every, OffsetUnit
+
+# Stages a unit hears about, and the office-only ones.
+REMINDER, DUE, OVERDUE, CHECKIN = "reminder", "due", "overdue", "checkin"
+ESCALATION, SILENT = "escalation", "silent"
+UNIT_STAGES = (REMINDER, DUE, OVERDUE, CHECKIN)
+OFFICE_STAGES = (ESCALATION, SILENT)
+
+PERIOD_MONTHS = {Every.YEAR: 12, Every.HALF_YEAR: 6, Every.QUARTER: 3, Every.MONTH: 1}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The scheduling part of the config (``[policy]``, ``send_hour``, ``timezone``)."""
+
+    remind_days_before: tuple[int, ...] = (30, 7, 1)
+    overdue_repeat_days: int = 7
+    escalate_after_days: int = 14
+    checkin_every_days: int = 30
+    checkin_grace_days: int = 14
+    default_due: date | None = None  # None: the plan year's last day
+    send_hour: int = 9
+    timezone: str = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class AssignmentState:
+    """What the planner needs to know about one task x unit, read from the store."""
+
+    assignment_id: int
+    task_id: int
+    unit: str
+    plan_year: int
+    deadline: Deadline
+    status: str = "open"                       # open | done
+    started_at: datetime | None = None         # when the assignment was imported
+    last_report_at: datetime | None = None     # latest progress or done report
+    events: dict[str, date] = field(default_factory=dict)  # event name -> date (relative deadlines)
+
+
+@dataclass(frozen=True)
+class Item:
+    """A notice that should exist: for the unit (UNIT_STAGES) or for the office digest."""
+
+    key: str
+    assignment_id: int
+    unit: str
+    stage: str
+    fire_at: datetime
+    due: date | None
+    due_inferred: bool
+    late: bool = False
+    milestone: str | None = None
+    period: str | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    items: tuple[Item, ...]
+    next_check_at: datetime | None
+
+
+@dataclass(frozen=True)
+class _Target:
+    """One date a unit must meet: the due date, a milestone, or the end of a recurring period."""
+
+    due: date
+    inferred: bool
+    milestone: str | None = None
+    period: str | None = None
+    start: date | None = None        # reminders before this day make no sense (a period's start)
+    nags_when_overdue: bool = True   # repeating overdue notices and escalation
+
+
+@dataclass(frozen=True)
+class _Stage:
+    stage: str
+    fire_on: date
+    target: _Target | None
+
+
+def plan_assignment(state: AssignmentState, policy: Policy, calendar, now: datetime) -> Decision:
+    """The items that should exist for ``state`` by ``now``, and when to look again."""
+    stages = _stages(state, policy, calendar, now)
+    fired = [s for s in stages if _fire_at(s.fire_on, policy) <= now]
+    pending = [s for s in stages if _fire_at(s.fire_on, policy) > now]
+    items = []
+    unit_fired = [s for s in fired if s.stage in UNIT_STAGES]
+    if unit_fired:
+        latest = max(unit_fired, key=lambda s: (s.fire_on, UNIT_STAGES.index(s.stage)))
+        items.append(_item(state, latest, policy, now))
+    items.extend(_item(state, s, policy, now) for s in fired if s.stage in OFFICE_STAGES)
+    next_at = min((_fire_at(s.fire_on, policy) for s in pending), default=None)
+    return Decision(items=tuple(items), next_check_at=next_at)
+
+
+def effective_due(deadline: Deadline, plan_year: int, policy: Policy, calendar,
+                  events: dict[str, date] | None = None) -> tuple[date | None, bool]:
+    """The working day a task is really due, and whether that date was inferred."""
+    targets = _targets_for_deadline(deadline, plan_year, policy, calendar, events or {})
+    finals = [t for t in targets if t.nags_when_overdue] or targets
+    if not finals:
+        return None, False
+    final = max(finals, key=lambda t: t.due)
+    return final.due, final.inferred
+
+
+# --- stages ---------------------------------------------------------------------------------------
+
+def _stages(state: AssignmentState, policy: Policy, calendar, now: datetime) -> list[_Stage]:
+    kind = state.deadline.kind
+    if kind is DeadlineKind.ONGOING or (kind is DeadlineKind.RECURRING and state.deadline.every in (None, Every.UNSPECIFIED)):
+        return [] if state.status == "done" else _checkin_stages(state, policy, calendar, now)
+    if state.status == "done" and kind is not DeadlineKind.RECURRING:
+        return []
+    stages: list[_Stage] = []
+    for target in _targets_for_deadline(state.deadline, state.plan_year, policy, calendar, state.events):
+        if kind is DeadlineKind.RECURRING and _reported_within(state, target):
+            continue
+        stages.extend(_target_stages(target, state, policy, calendar, now))
+    return stages
+
+
+def _target_stages(target: _Target, state: AssignmentState, policy: Policy, calendar, now: datetime) -> list[_Stage]:
+    stages = []
+    for days in sorted(policy.remind_days_before, reverse=True):
+        fire_on = calendar.previous_workday(target.due - timedelta(days=days))
+        if target.start is None or fire_on >= target.start:
+            stages.append(_Stage(REMINDER, fire_on, target))
+    stages.append(_Stage(DUE, target.due, target))
+    if target.nags_when_overdue:
+        stages.extend(_overdue_stages(target, state, policy, calendar, now))
+    return stages
+
+
+def _overdue_stages(target: _Target, state: AssignmentState, policy: Policy, calendar, now: datetime) -> list[_Stage]:
+    """Overdue notices repeat from the due day, or from the unit's last report if it is later."""
+    anchor = target.due
+    if state.last_report_at and state.last_report_at.date() > anchor:
+        anchor = state.last_report_at.date()
+    interval = timedelta(days=max(1, policy.overdue_repeat_days))
+    stages = []
+    k = 1
+    today = _local_date(now, policy)
+    while True:
+        fire_on = calendar.next_workday(anchor + k * interval)
+        stages.append(_Stage(OVERDUE, fire_on, target))
+        if fire_on > today:
+            break  # one pending stage is enough to know when to look again
+        k += 1
+    stages.append(_Stage(ESCALATION, calendar.next_workday(target.due + timedelta(days=policy.escalate_after_days)), target))
+    return stages
+
+
+def _checkin_stages(state: AssignmentState, policy: Policy, calendar, now: datetime) -> list[_Stage]:
+    """Ongoing work: a check-in every period since the last report; silence past grace escalates."""
+    start = (state.started_at or now).date()
+    anchor = max(start, state.last_report_at.date()) if state.last_report_at else start
+    every = timedelta(days=max(1, policy.checkin_every_days))
+    today = _local_date(now, policy)
+    stages = []
+    k = 1
+    while True:
+        fire_on = calendar.next_workday(anchor + k * every)
+        stages.append(_Stage(CHECKIN, fire_on, _Target(due=anchor + k * every, inferred=False)))
+        if fire_on > today:
+            break
+        k += 1
+    silent_on = calendar.next_workday(anchor + every + timedelta(days=policy.checkin_grace_days))
+    stages.append(_Stage(SILENT, silent_on, _Target(due=anchor, inferred=False)))
+    return stages
+
+
+def _reported_within(state: AssignmentState, target: _Target) -> bool:
+    """A recurring period is met when the unit reported (done or progress) after it began."""
+    reported = state.last_report_at.date() if state.last_report_at else None
+    return reported is not None and target.start is not None and reported >= target.start
+
+
+# --- targets --------------------------------------------------------------------------------------
+
+def _targets_for_deadline(deadline: Deadline, plan_year: int, policy: Policy, calendar,
+                          events: dict[str, date]) -> list[_Target]:
+    kind = deadline.kind
+    if kind is DeadlineKind.FIXED:
+        return _fixed_targets(deadline, calendar)
+    if kind is DeadlineKind.NONE:
+        due = policy.default_due or date(plan_year, 12, 31)
+        if policy.default_due is not None and policy.default_due.year != plan_year:
+            due = policy.default_due.replace(year=plan_year)
+        return [_Target(due=calendar.next_workday(due), inferred=True)]
+    if kind is DeadlineKind.RECURRING:
+        return _recurring_targets(deadline, plan_year, calendar)
+    if kind is DeadlineKind.RELATIVE:
+        return _relative_targets(deadline, calendar, events)
+    return []
+
+
+def _fixed_targets(deadline: Deadline, calendar) -> list[_Target]:
+    milestones = sorted(deadline.milestones, key=lambda m: m.due)
+    if len(milestones) <= 1:
+        what = milestones[0].what if milestones else None
+        return [_Target(due=calendar.next_workday(deadline.due), inferred=deadline.inferred_year, milestone=what)]
+    last = len(milestones) - 1
+    return [_Target(due=calendar.next_workday(m.due), inferred=deadline.inferred_year, milestone=m.what,
+                    nags_when_overdue=(i == last))
+            for i, m in enumerate(milestones)]
+
+
+def _recurring_targets(deadline: Deadline, plan_year: int, calendar) -> list[_Target]:
+    """Every period of the plan year ends with a due date; weeks end on Friday."""
+    if deadline.every is Every.WEEK:
+        first = date(plan_year, 1, 1)
+        friday = first + timedelta(days=(4 - first.weekday()) % 7)
+        targets = []
+        while friday.year == plan_year:
+            week = friday.isocalendar().week
+            targets.append(_Target(due=calendar.next_workday(friday), inferred=False,
+                                   period=f"{plan_year}年第{week}周", start=friday - timedelta(days=4),
+                                   nags_when_overdue=False))
+            friday += timedelta(days=7)
+        return targets
+    months = PERIOD_MONTHS.get(deadline.every, 12)
+    targets = []
+    for start_month in range(1, 13, months):
+        start = date(plan_year, start_month, 1)
+        end = _month_end(plan_year, start_month + months - 1)
+        targets.append(_Target(due=calendar.next_workday(end), inferred=False,
+                               period=_period_label(plan_year, start_month, months), start=start,
+                               nags_when_overdue=False))
+    return targets
+
+
+def _relative_targets(deadline: Deadline, calendar, events: dict[str, date]) -> list[_Target]:
+    offset = deadline.offset
+    if offset is None:
+        return []
+    event = events.get(offset.after) or (next(iter(events.values())) if len(events) == 1 else None)
+    if event is None:
+        return []  # waits for `reminder event`; the digest lists it for review
+    if offset.unit is OffsetUnit.WORKDAY:
+        due = calendar.add_workdays(event, offset.n)
+    elif offset.unit is OffsetUnit.MONTH:
+        due = _add_months(event, offset.n)
+    else:
+        due = event + timedelta(days=offset.n)
+    return [_Target(due=calendar.next_workday(due), inferred=False)]
+
+
+# --- items ----------------------------------------------------------------------------------------
+
+def _item(state: AssignmentState, stage: _Stage, policy: Policy, now: datetime) -> Item:
+    target = stage.target
+    tag = target.period or (target.due.isoformat() if target else "-")
+    key = f"a{state.assignment_id}:{stage.stage}:{tag}:{stage.fire_on.isoformat()}"
+    late = stage.fire_on < _local_date(now, policy)
+    return Item(key=key, assignment_id=state.assignment_id, unit=state.unit, stage=stage.stage,
+                fire_at=_fire_at(stage.fire_on, policy), due=target.due if target else None,
+                due_inferred=target.inferred if target else False, late=late,
+                milestone=target.milestone if target else None, period=target.period if target else None)
+
+
+def _fire_at(day: date, policy: Policy) -> datetime:
+    return datetime.combine(day, time(policy.send_hour), tzinfo=ZoneInfo(policy.timezone))
+
+
+def _local_date(now: datetime, policy: Policy) -> date:
+    return now.astimezone(ZoneInfo(policy.timezone)).date() if now.tzinfo else now.date()
+
+
+def _month_end(year: int, month: int) -> date:
+    year += (month - 1) // 12
+    month = (month - 1) % 12 + 1
+    following = date(year + (month == 12), month % 12 + 1, 1)
+    return following - timedelta(days=1)
+
+
+def _add_months(day: date, months: int) -> date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return min(day.replace(year=year, month=month, day=1) + timedelta(days=day.day - 1), _month_end(year, month))
+
+
+def _period_label(year: int, start_month: int, months: int) -> str:
+    if months == 12:
+        return f"{year}年度"
+    if months == 6:
+        return f"{year}年{'上' if start_month == 1 else '下'}半年"
+    if months == 3:
+        return f"{year}年第{(start_month - 1) // 3 + 1}季度"
+    return f"{year}年{start_month}月"

@@ -1,0 +1,128 @@
+"""The pure planner: which notices should exist by now, stepped one day at a time."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from reminder.deadline import parse
+from reminder.planner import AssignmentState, Policy, effective_due, plan_assignment
+from reminder.workdays import Calendar
+
+TZ = ZoneInfo("Asia/Shanghai")
+POLICY = Policy(remind_days_before=(30, 7, 1), overdue_repeat_days=7, escalate_after_days=14)
+
+
+def at(day: date, hour: int = 10) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=TZ)
+
+
+def days(start: date, end: date):
+    while start <= end:
+        yield start
+        start += timedelta(days=1)
+
+
+def run(state: AssignmentState, start: date, end: date, skip=(), policy=POLICY):
+    """Step the clock daily, keep every item's key once (the store's unique key), return them."""
+    calendar = Calendar()
+    seen = {}
+    for day in days(start, end):
+        if day in skip:
+            continue
+        for item in plan_assignment(state, policy, calendar, at(day)).items:
+            seen.setdefault(item.key, item)
+    return list(seen.values())
+
+
+def state(text: str, **kw) -> AssignmentState:
+    return AssignmentState(assignment_id=1, task_id=6, unit="县财政局", plan_year=2021,
+                           deadline=parse(text, 2021), started_at=at(date(2021, 6, 1)), **kw)
+
+
+def test_due_on_saturday_moves_to_monday_and_every_stage_fires_once():
+    items = run(state("2021年10月30日前"), date(2021, 6, 1), date(2022, 1, 31))
+    unit = [(i.stage, i.fire_at.date()) for i in items if i.stage != "escalation"]
+    assert unit[:4] == [
+        ("reminder", date(2021, 9, 30)),   # 30 days before 11-01 is in the National Day holiday
+        ("reminder", date(2021, 10, 25)),
+        ("reminder", date(2021, 10, 29)),  # 1 day before is a Sunday: the Friday before
+        ("due", date(2021, 11, 1)),
+    ]
+    overdue = [d for s, d in unit if s == "overdue"]
+    # every 7 days after the due day; 2022-01-03 is the New Year holiday, so that one goes out on the 4th
+    assert overdue == [date(2021, 11, 1) + timedelta(days=7 * k) for k in range(1, 9)] + [
+        date(2022, 1, 4), date(2022, 1, 10), date(2022, 1, 17), date(2022, 1, 24)]
+    assert [i.fire_at.date() for i in items if i.stage == "escalation"] == [date(2021, 11, 15)]
+    assert all(i.due == date(2021, 11, 1) and not i.late for i in items)
+
+
+def test_done_stops_everything():
+    items = run(state("2021年10月30日前", status="done"), date(2021, 6, 1), date(2022, 1, 31))
+    assert items == []
+
+
+def test_downtime_coalesces_to_the_latest_stage_marked_late():
+    down = set(days(date(2021, 10, 20), date(2021, 11, 3)))
+    items = run(state("2021年10月30日前"), date(2021, 6, 1), date(2021, 11, 30), skip=down)
+    stages = [(i.stage, i.fire_at.date(), i.late) for i in items if i.stage != "escalation"]
+    assert ("reminder", date(2021, 10, 25), False) not in stages
+    assert ("reminder", date(2021, 10, 29), False) not in stages
+    assert stages[1] == ("due", date(2021, 11, 1), True)
+
+
+def test_ticking_twice_the_same_day_yields_the_same_keys():
+    calendar = Calendar()
+    s = state("2021年10月30日前")
+    first = plan_assignment(s, POLICY, calendar, at(date(2021, 11, 1), 9))
+    second = plan_assignment(s, POLICY, calendar, at(date(2021, 11, 1), 17))
+    assert [i.key for i in first.items] == [i.key for i in second.items]
+
+
+def test_next_check_is_the_next_stage():
+    decision = plan_assignment(state("2021年10月30日前"), POLICY, Calendar(), at(date(2021, 10, 26)))
+    assert decision.next_check_at == datetime(2021, 10, 29, 9, tzinfo=TZ)
+
+
+def test_none_deadline_uses_inferred_year_end():
+    due, inferred = effective_due(parse("按要求", 2021), 2021, POLICY, Calendar())
+    assert (due, inferred) == (date(2021, 12, 31), True)
+    items = run(state("按要求"), date(2021, 12, 1), date(2021, 12, 31))
+    assert items and all(i.due_inferred for i in items)
+
+
+def test_ongoing_checkins_and_silence_escalation():
+    policy = Policy(checkin_every_days=30, checkin_grace_days=14)
+    items = run(state("持续推进"), date(2021, 6, 1), date(2021, 9, 30), policy=policy)
+    checkins = [i.fire_at.date() for i in items if i.stage == "checkin"]
+    assert checkins[0] == date(2021, 7, 1)
+    assert len(checkins) == 4
+    assert [i.stage for i in items].count("silent") == 1
+
+
+def test_progress_resets_the_checkin_clock():
+    policy = Policy(checkin_every_days=30, checkin_grace_days=14)
+    reported = state("持续推进", last_report_at=at(date(2021, 6, 25)))
+    items = run(reported, date(2021, 6, 1), date(2021, 7, 20), policy=policy)
+    assert [i.fire_at.date() for i in items if i.stage == "checkin"] == []
+    items = run(reported, date(2021, 6, 1), date(2021, 7, 31), policy=policy)
+    assert [i.fire_at.date() for i in items if i.stage == "checkin"] == [date(2021, 7, 26)]
+
+
+def test_recurring_quarterly_due_at_each_quarter_end():
+    items = run(state("每季度"), date(2021, 1, 1), date(2021, 12, 31), policy=Policy(remind_days_before=(7,)))
+    dues = [i.due for i in items if i.stage == "due"]
+    assert dues == [date(2021, 3, 31), date(2021, 6, 30), date(2021, 9, 30), date(2021, 12, 31)]
+    assert {i.period for i in items} == {f"2021年第{q}季度" for q in range(1, 5)}
+
+
+def test_relative_deadline_waits_for_its_event():
+    text = "印发后3个工作日内"
+    waiting = plan_assignment(state(text), POLICY, Calendar(), at(date(2021, 9, 30)))
+    assert waiting.items == () and waiting.next_check_at is None
+    event = state(text, events={"印发": date(2021, 9, 29)})
+    items = run(event, date(2021, 9, 29), date(2021, 10, 12))
+    # 09-30, then the holiday, 10-08 and the 调休 Saturday 10-09: the third working day
+    assert [i.due for i in items if i.stage == "due"] == [date(2021, 10, 9)]
