@@ -1,0 +1,359 @@
+"""File -> grid of rows: the first step of the flow, and the only one that knows file formats.
+
+``read_document(path)`` detects the format from the file's content (magic bytes first, the extension
+only where the content cannot tell), hands the bytes to one reader and returns a ``Document``:
+
+=========================  ==========================================================
+content                    reader
+=========================  ==========================================================
+zip with word/document.xml ``docx.read_docx``
+zip with xl/workbook.xml   ``xlsx.read_xlsx``
+OLE2, RTF, ODF, or a name  LibreOffice converts it to .docx / .xlsx first (``soffice``
+ending .doc .wps .et …     on PATH), then as above
+HTML                       ``html.read_html``
+anything else              ``decode_text`` here, then ``text.read_text_rows``
+=========================  ==========================================================
+
+Every reader returns rows in reading order, merged cells already resolved (each grid position a
+merged cell covers holds its text), fully empty rows left out. Deciding which rows are the plan is
+the ingest's job, not ours. Anything that cannot be read raises ``InputError`` naming the file and
+saying what to do about it.
+
+The readers import python-docx / openpyxl inside the function that needs them, so importing this
+package (and ``reminder --help``) stays fast.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from reminder.errors import InputError
+
+SUPPORTED = ".txt, .docx, .xlsx and .html (and .doc, .wps, .xls, .et through LibreOffice)"
+
+# Limits against zip bombs and runaway inputs. A real plan is a few hundred kilobytes; the largest
+# Office file an office might send (a ledger with images) stays far below these.
+MAX_FILE_BYTES = 200 * 1024 * 1024
+MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 100
+RATIO_CHECK_FLOOR = 1024 * 1024  # tiny members compress absurdly well (a blank styles.xml); only check big ones
+MAX_ZIP_MEMBERS = 10_000
+
+LIBREOFFICE_TIMEOUT_SECONDS = 180
+
+# Extensions whose files LibreOffice must convert, and what it converts them to.
+LEGACY_EXTENSIONS = {
+    ".doc": "docx", ".dot": "docx", ".wps": "docx", ".wpt": "docx", ".rtf": "docx", ".odt": "docx",
+    ".xls": "xlsx", ".xlt": "xlsx", ".et": "xlsx", ".ett": "xlsx", ".ods": "xlsx",
+}
+SPREADSHEET_EXTENSIONS = {".xlsx", ".xlsm", ".xltx", ".xltm"}
+
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
+# Formats we recognise only to refuse them with a useful message.
+UNSUPPORTED_MAGICS = {
+    b"%PDF": "a PDF",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"II*\x00": "a TIFF image",
+    b"MM\x00*": "a TIFF image",
+    b"Rar!": "a RAR archive",
+    b"7z\xbc\xaf": "a 7-Zip archive",
+    b"\x1f\x8b": "a gzip archive",
+}
+
+_HTML_START = re.compile(  # optional XML declaration and comments, then the first tag of a page
+    rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>]|meta\s)", re.I | re.S)
+_HTML_TABLE = re.compile(rb"<table[\s>].*?<t[dh][\s>]", re.I | re.S)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of the grid: a table row, or a paragraph outside tables as a one-cell row."""
+
+    cells: tuple[str, ...]  # cell texts; paragraphs inside one cell joined with "\n"; outer whitespace stripped
+    line: int  # 1-based: the line in a text or HTML file, the row in a sheet, the block index in a .docx
+
+
+@dataclass(frozen=True)
+class Document:
+    """What a reader saw in one file, in reading order."""
+
+    path: str
+    format: str  # "text" | "docx" | "xlsx" | "html"
+    rows: tuple[Row, ...]
+
+
+def read_document(path: str | os.PathLike[str]) -> Document:
+    """Read ``path`` into a ``Document``, whatever its format; raise ``InputError`` if it cannot be read."""
+    name = str(path)
+    data = _read_bytes(name)
+    fmt, data = _resolve_format(data, name)
+    return Document(path=name, format=fmt, rows=_READERS[fmt](data, name))
+
+
+def _read_bytes(path: str) -> bytes:
+    """Read the whole file, refusing empty and oversized ones before any parser sees them."""
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_FILE_BYTES:
+            raise InputError(f"is {size // 2**20} MB; plan documents larger than "
+                             f"{MAX_FILE_BYTES // 2**20} MB are refused", path)
+        data = Path(path).read_bytes()
+    except IsADirectoryError:
+        raise InputError("is a directory, not a plan document", path) from None
+    except FileNotFoundError:
+        raise InputError("no such file", path) from None
+    except OSError as err:
+        raise InputError(f"cannot be read ({err.strerror or err})", path) from None
+    if not data.strip():
+        raise InputError("is empty; export the plan again", path)
+    return data
+
+
+def _resolve_format(data: bytes, path: str) -> tuple[str, bytes]:
+    """Decide the reader from the content; convert legacy formats. Returns (format, bytes for the reader)."""
+    ext = Path(path).suffix.lower()
+    if data.startswith(ZIP_MAGICS):
+        return _zip_format(data, path)
+    if data.startswith(OLE2_MAGIC):
+        if "EncryptedPackage".encode("utf-16-le") in data:  # a password-protected .docx / .xlsx
+            raise InputError("is protected by a password; open it, remove the password (文件 > 信息 > 保护) "
+                             "and save it again", path)
+        target = LEGACY_EXTENSIONS.get(ext) or _ole2_target(data)
+        return target, convert_with_libreoffice(data, path, target)
+    if data.startswith(b"{\\rtf"):
+        return "docx", convert_with_libreoffice(data, path, "docx")
+    for magic, what in UNSUPPORTED_MAGICS.items():
+        if data.startswith(magic):
+            raise InputError(f"is {what}, which cannot be read; supported formats are {SUPPORTED}", path)
+    if looks_like_html(data):
+        return "html", data
+    if ext in LEGACY_EXTENSIONS:
+        return LEGACY_EXTENSIONS[ext], convert_with_libreoffice(data, path, LEGACY_EXTENSIONS[ext])
+    if ext in {".docx", ".docm", ".dotx"} | SPREADSHEET_EXTENSIONS:
+        kind, app = _office_kind(path)
+        raise InputError(f"is not a valid {kind} (it is not a zip archive, so the name does not match the "
+                         f"content); re-save it from {app}", path)
+    return "text", data
+
+
+def looks_like_html(data: bytes) -> bool:
+    """True for a web page or an HTML fragment with a table (as saved from a browser or an "Excel" export)."""
+    head = data[:65536]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        head = head.decode("utf-16", errors="replace").encode("utf-8")
+    head = head.removeprefix(b"\xef\xbb\xbf")
+    return bool(_HTML_START.match(head) or _HTML_TABLE.search(head))
+
+
+def _ole2_target(data: bytes) -> str:
+    """An OLE2 file without a telling extension: a workbook stream means a spreadsheet, else a Word file."""
+    workbook = "Workbook".encode("utf-16-le") in data or "Book\0".encode("utf-16-le") in data
+    word = "WordDocument".encode("utf-16-le") in data
+    return "xlsx" if workbook and not word else "docx"
+
+
+def _office_kind(path: str) -> tuple[str, str]:
+    """The format a broken zip was meant to be, from its name, for the error message."""
+    if Path(path).suffix.lower() in SPREADSHEET_EXTENSIONS:
+        return ".xlsx", "Excel (or WPS)"
+    return ".docx", "Word (or WPS)"
+
+
+def _zip_format(data: bytes, path: str) -> tuple[str, bytes]:
+    """Tell .docx from .xlsx (and ODF, OFD) by the members the archive holds."""
+    names = set(check_zip(data, path).namelist())
+    if "word/document.xml" in names:
+        return "docx", data
+    if "xl/workbook.xml" in names:
+        return "xlsx", data
+    if "content.xml" in names and "mimetype" in names:  # OpenDocument (.odt / .ods from WPS or LibreOffice)
+        target = "xlsx" if b"opendocument.spreadsheet" in data[:200] else "docx"
+        return target, convert_with_libreoffice(data, path, target)
+    if "OFD.xml" in names:
+        raise InputError(f"is an OFD document, which cannot be read; open it in an OFD reader and export "
+                         f"the plan as .docx, or use one of {SUPPORTED}", path)
+    kind, app = _office_kind(path)
+    if Path(path).suffix.lower() in {".docx", ".xlsx"}:
+        raise InputError(f"is not a valid {kind} (the zip archive lacks its main part); re-save it from {app}",
+                         path)
+    raise InputError(f"is a zip archive, not a plan document; unpack it, or use one of {SUPPORTED}", path)
+
+
+def check_zip(data: bytes, path: str) -> zipfile.ZipFile:
+    """Open a zip after checking its declared sizes, so a zip bomb is refused before anything inflates it."""
+    kind, app = _office_kind(path)
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, EOFError, ValueError) as err:
+        raise InputError(f"is not a valid {kind} (the zip archive is truncated or corrupt: {err}); "
+                         f"re-save it from {app}", path) from None
+    if len(infos) > MAX_ZIP_MEMBERS:
+        raise InputError(f"holds {len(infos)} files inside its zip archive (at most {MAX_ZIP_MEMBERS} are "
+                         f"accepted); it is not a plain {kind}, re-save it from {app}", path)
+    total = sum(info.file_size for info in infos)
+    if total > MAX_UNCOMPRESSED_BYTES:
+        raise InputError(f"would unpack to {total // 2**20} MB (more than {MAX_UNCOMPRESSED_BYTES // 2**20} MB); "
+                         f"refusing it as a possible zip bomb — re-save the plan from {app} without "
+                         f"embedded media", path)
+    for info in infos:
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > RATIO_CHECK_FLOOR and ratio > MAX_COMPRESSION_RATIO:
+            raise InputError(f"has a member ({info.filename}) compressed {ratio:.0f} to 1 (more than "
+                             f"{MAX_COMPRESSION_RATIO} to 1); refusing it as a possible zip bomb — re-save "
+                             f"it from {app}", path)
+    return archive
+
+
+def convert_with_libreoffice(data: bytes, path: str, target: str) -> bytes:
+    """Convert a legacy document (.doc, .wps, .xls, .et, RTF, ODF) to ``target`` with LibreOffice headless.
+
+    The input is copied into a private temporary directory with a private LibreOffice profile, so a
+    LibreOffice the operator has open (or another conversion running) does not block this one.
+    """
+    import shutil
+    import subprocess
+    import tempfile
+
+    exe = shutil.which("soffice") or shutil.which("libreoffice")
+    app = "Excel or WPS" if target == "xlsx" else "Word or WPS"
+    if exe is None:
+        raise InputError(f"is a legacy document that needs LibreOffice to read; install LibreOffice (so that "
+                         f"'soffice' is on PATH), or open it in {app} and save it as .{target}", path)
+    with tempfile.TemporaryDirectory(prefix="reminder-convert-") as tmp:
+        ext = Path(path).suffix.lower() or (".xls" if target == "xlsx" else ".doc")
+        source = Path(tmp, "input" + ext)
+        source.write_bytes(data)
+        outdir = Path(tmp, "out")
+        command = [exe, f"-env:UserInstallation={Path(tmp, 'profile').as_uri()}", "--headless", "--norestore",
+                   "--convert-to", target, "--outdir", str(outdir), str(source)]
+        try:
+            done = subprocess.run(command, capture_output=True, timeout=LIBREOFFICE_TIMEOUT_SECONDS, check=False)
+        except subprocess.TimeoutExpired:
+            raise InputError(f"LibreOffice did not finish converting it within {LIBREOFFICE_TIMEOUT_SECONDS} s; "
+                             f"open it in {app} and save it as .{target}", path) from None
+        result = outdir / f"input.{target}"
+        if not result.is_file():
+            detail = (done.stderr or done.stdout).decode("utf-8", errors="replace").strip()[-300:]
+            raise InputError(f"LibreOffice could not convert it to .{target} ({detail or 'no output'}); "
+                             f"open it in {app} and save it as .{target}", path)
+        return result.read_bytes()
+
+
+# ---- text decoding -------------------------------------------------------------------------------
+
+_BOMS = (  # longest first: the UTF-32 LE BOM starts with the UTF-16 LE one
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+# A text with more bad characters (undecodable, control, private-use, unassigned) than this share, and
+# more than MIN_BAD_CHARS of them, is a binary file. Random bytes decode as GB18030 more often than not,
+# but then a tenth of the characters land in the private-use area no real Chinese text uses.
+MAX_BAD_CHAR_SHARE = 0.02
+MIN_BAD_CHARS = 16
+
+
+def decode_text(data: bytes, path: str) -> str:
+    """Decode a text document: BOM first, then UTF-16 by its NUL pattern, then UTF-8, then GB18030.
+
+    GB18030 is a superset of GBK and GB2312, the encodings of Chinese Windows. Binary content (NUL
+    bytes that are not UTF-16, or mostly undecodable bytes) is refused rather than turned into noise.
+    """
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return _checked(data[len(bom):].decode(codec, errors="replace"), path)
+    if b"\0" in data:
+        return _checked(_decode_utf16_by_nuls(data, path), path)
+    try:
+        return _checked(data.decode("utf-8"), path)
+    except UnicodeDecodeError:
+        pass
+    try:
+        return _checked(data.decode("gb18030"), path)
+    except UnicodeDecodeError:
+        # A few broken bytes (a file cut mid-character, one stray byte) should not cost the whole plan.
+        candidates = [data.decode(codec, errors="replace") for codec in ("utf-8", "gb18030")]
+        return _checked(min(candidates, key=_bad_chars), path)
+
+
+def _decode_utf16_by_nuls(data: bytes, path: str) -> str:
+    """UTF-16 without a BOM: ASCII characters put NULs at odd offsets (LE) or even ones (BE).
+
+    Chinese characters put NULs on the other side (一 is U+4E00), so the NUL pattern only breaks ties:
+    both byte orders are decoded and the one with fewer impossible characters wins, if plausible.
+    Random binary rarely survives: it almost always holds an unpaired surrogate.
+    """
+    sample = data[:65536]
+    little_first = sample[1::2].count(0) >= sample[0::2].count(0)
+    texts = []
+    for codec in ("utf-16-le", "utf-16-be") if little_first else ("utf-16-be", "utf-16-le"):
+        try:
+            texts.append(data[: len(data) // 2 * 2].decode(codec))  # a file cut mid-character loses it
+        except UnicodeDecodeError:
+            continue
+    best = min(texts, key=_bad_chars, default=None)  # min keeps the first of equals: the NUL pattern's pick
+    if best is not None and _plausible(best):
+        return best
+    raise InputError(f"is not a text document (it holds NUL bytes and is not UTF-16); supported formats "
+                     f"are {SUPPORTED}", path)
+
+
+def _checked(text: str, path: str) -> str:
+    """Refuse decoded text that is empty or mostly replacement / control characters (a binary file)."""
+    if not text.replace("\ufeff", "").strip():
+        raise InputError("is empty; export the plan again", path)
+    if not _plausible(text):
+        raise InputError(f"is not a text document (most of it cannot be decoded as UTF-8, UTF-16 or GBK); "
+                         f"supported formats are {SUPPORTED}", path)
+    return text
+
+
+def _plausible(text: str) -> bool:
+    return _bad_chars(text) <= max(MIN_BAD_CHARS, MAX_BAD_CHAR_SHARE * len(text))
+
+
+def _bad_chars(text: str) -> int:
+    """How many characters no real document holds: replacement, control (but whitespace), private-use, unassigned."""
+    return sum(1 for char in text if char == "\ufffd" or (char not in "\t\n\r\f\v\x1a" and
+                                                           unicodedata.category(char) in {"Cc", "Co", "Cn"}))
+
+
+# ---- dispatch ------------------------------------------------------------------------------------
+
+def _read_text(data: bytes, path: str) -> tuple[Row, ...]:
+    from reminder.readers.text import read_text_rows
+
+    return read_text_rows(decode_text(data, path), path)
+
+
+def _read_docx(data: bytes, path: str) -> tuple[Row, ...]:
+    from reminder.readers.docx import read_docx
+
+    return read_docx(data, path)
+
+
+def _read_xlsx(data: bytes, path: str) -> tuple[Row, ...]:
+    from reminder.readers.xlsx import read_xlsx
+
+    return read_xlsx(data, path)
+
+
+def _read_html(data: bytes, path: str) -> tuple[Row, ...]:
+    from reminder.readers.html import read_html
+
+    return read_html(data, path)
+
+
+_READERS = {"text": _read_text, "docx": _read_docx, "xlsx": _read_xlsx, "html": _read_html}
