@@ -581,7 +581,12 @@ def _int(text: str) -> int:
 # --- small helpers ----------------------------------------------------------------------------------
 
 def _normalize_row(row: Row) -> Row:
-    return Row(cells=tuple(textnorm.normalize(c).strip() for c in row.cells), line=row.line)
+    """Normalise the text; a row whose filled cells all repeat one text is one merged cell (a title)."""
+    cells = tuple(textnorm.normalize(c).strip() for c in row.cells)
+    filled = {c for c in cells if c}
+    if len(cells) > 1 and len(filled) == 1 and cells.count(next(iter(filled))) > 1:
+        cells = (next(iter(filled)),)
+    return Row(cells=cells, line=row.line)
 
 
 def _align(roles: tuple[Role, ...], cells: tuple[str, ...]) -> tuple[tuple[Role, ...], tuple[str, ...]]:
