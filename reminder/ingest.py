@@ -312,13 +312,23 @@ class _TableReader:
         roles, aligned = _align(self.roles, cells)
         by_role: dict[Role, list[str]] = {role: [] for role in Role}
         for role, cell in zip(roles, aligned):
-            if role is Role.TEXT and by_role[Role.TEXT]:
-                # merged text columns repeat the same text; keep distinct paragraphs only
-                if cell and cell != by_role[Role.TEXT][-1]:
-                    by_role[Role.TEXT][-1] += "\n" + cell
-                continue
             by_role[role].append(cell)
+        by_role[Role.TEXT] = self._merged_text(by_role[Role.TEXT], by_role[Role.SECTION])
         return by_role
+
+    @staticmethod
+    def _merged_text(cells: list[str], sections: list[str]) -> list[str]:
+        """A text header merged over several columns: headings in its left cells are sections,
+        repeats of one merged cell count once, and the rest is the requirement."""
+        parts: list[str] = []
+        for i, cell in enumerate(cells):
+            if not cell or (parts and cell == parts[-1]):
+                continue
+            if i < len(cells) - 1 and _section_level(cell) is not None:
+                sections.append(cell)
+            else:
+                parts.append(cell)
+        return ["\n".join(parts)]
 
     def _tasks_in_row(self, row: Row, by_role: dict[Role, list[str]]) -> list[_Draft] | None:
         text = (by_role[Role.TEXT] or [""])[0]
