@@ -154,8 +154,10 @@ def import_(ctx, files, plan_year, as_json):
                            show_pos=True) if len(files) > 3 else _plain(files) as bar:
         for file in bar:
             plans.append(read_plan(file, plan_year=plan_year))
+    config = _config(ctx)
     db = _db(ctx)
-    reports = [store.import_plan(db, plan, clock.now()) for plan in plans]
+    reports = store.import_plans(db, plans, clock.now(config.timezone),
+                                 default_due=config.policy.default_due_date)
     for plan, report in zip(plans, reports):
         if as_json:
             _print_json({**report.as_dict(), "warnings": list(plan.warnings)})
@@ -181,7 +183,7 @@ class _plain:
 
 @cli.command()
 @click.option("--unit", help="Only tasks assigned to this unit (exact name or part of it).")
-@click.option("--due-before", help="Only tasks due before this date (YYYY-MM-DD).")
+@click.option("--due-before", help="Only tasks due on or before this date (YYYY-MM-DD).")
 @click.option("--kind", type=click.Choice(["fixed", "ongoing", "recurring", "relative", "none"]),
               help="Only tasks whose deadline is of this kind.")
 @click.option("--plan", "plan_ref", help="Only tasks of this plan (id or part of its title).")
