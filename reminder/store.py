@@ -48,9 +48,12 @@ Tables
     ``subject``, ``text``, ``html``, ``markdown``, ``status`` (pending|sending|sent|dead), ``attempts``,
     ``next_attempt_at``, ``last_error``, ``created_at``, ``sent_at``, ``claimed_by``, ``claimed_at``.
     Indexed on ``(status, next_attempt_at)`` so that finding what to deliver is an index range.
-``notices`` -- one row per planned item: ``key`` (unique, "task:unit:stage:period"), ``assignment_id``
-    (NULL for office-level items), ``stage``, ``period``, ``due``, ``created_at``, ``message_id`` (the
-    message that carried it, NULL until one does).
+``notices`` -- one row per planned item: ``key`` (unique, built by the planner from the assignment,
+    stage and dates), ``assignment_id`` (NULL for office-level items), ``unit``, ``stage``
+    (reminder|due|overdue|checkin for units; escalation|silent for the office digest), ``period``,
+    ``due``, ``inferred``, ``late`` (sent after its day: caught up after downtime), ``milestone``,
+    ``fire_at``, ``route`` (queued: a message carries it; unroutable: the unit has no contact and
+    there is no fallback; office: digest only), ``created_at``, ``message_id``.
 ``deliveries`` -- every attempt to send a message: ``message_id``, ``attempt``, ``at``, ``ok``, ``error``.
 ``locks`` -- named leases such as the single-deliverer lock: ``name`` (primary key), ``holder``,
     ``acquired_at``, ``expires_at``.
@@ -74,7 +77,7 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path, PurePath
 
 import sqlite_utils
@@ -212,12 +215,19 @@ def _m0002(db: sqlite_utils.Database) -> None:
         id INTEGER PRIMARY KEY,
         key TEXT NOT NULL UNIQUE,
         assignment_id INTEGER REFERENCES assignments (id),
+        unit TEXT NOT NULL DEFAULT '',
         stage TEXT NOT NULL,
         period TEXT NOT NULL DEFAULT '',
         due TEXT,
+        inferred INTEGER NOT NULL DEFAULT 0,
+        late INTEGER NOT NULL DEFAULT 0,
+        milestone TEXT,
+        fire_at TEXT,
+        route TEXT NOT NULL DEFAULT 'queued' CHECK (route IN ('queued', 'unroutable', 'office')),
         created_at TEXT NOT NULL,
         message_id INTEGER REFERENCES messages (id)
     );
+    CREATE INDEX notices_stage ON notices (stage, route);
     CREATE INDEX notices_assignment ON notices (assignment_id, created_at);
     CREATE INDEX notices_message ON notices (message_id);
     CREATE TABLE deliveries (
@@ -1013,3 +1023,293 @@ def list_plans(db: sqlite_utils.Database) -> list[dict]:
                    AND a.status = 'open') AS open_assignments
         FROM plans p ORDER BY p.plan_year DESC, p.id
     """))
+
+
+# --------------------------------------------------------------------------------------------------
+# Planning: what the planner needs, and writing what it decided (issue 3).
+
+def due_assignments(db: sqlite_utils.Database, now: datetime, limit: int | None = None) -> list[dict]:
+    """Assignments whose ``next_check_at`` has come, with their task, plan, last report and events.
+
+    Reads through the partial index on ``next_check_at``, so the cost follows what is due.
+    """
+    sql = """
+        SELECT a.id AS assignment_id, a.task_id, a.unit, a.status, a.created_at, a.done_at,
+               t.deadline, t.number, t.text, t.kind, t.due AS task_due, t.inferred,
+               p.id AS plan_id, p.title AS plan_title, p.plan_year
+        FROM assignments a JOIN tasks t ON t.id = a.task_id JOIN plans p ON p.id = t.plan_id
+        WHERE a.next_check_at IS NOT NULL AND a.next_check_at <= ? AND a.removed_at IS NULL
+        ORDER BY a.next_check_at""" + (f" LIMIT {int(limit)}" if limit else "")
+    rows = [dict(r) for r in db.query(sql, [timestamp(now)])]
+    _attach_reports_and_events(db, rows)
+    return rows
+
+
+def open_assignments(db: sqlite_utils.Database) -> list[dict]:
+    """Every open assignment with its task and plan, for the office digest."""
+    rows = [dict(r) for r in db.query("""
+        SELECT a.id AS assignment_id, a.task_id, a.unit, a.status, a.created_at, a.done_at,
+               t.deadline, t.number, t.text, t.kind, t.due AS task_due, t.inferred,
+               p.id AS plan_id, p.title AS plan_title, p.plan_year
+        FROM assignments a JOIN tasks t ON t.id = a.task_id JOIN plans p ON p.id = t.plan_id
+        WHERE a.status = 'open' AND a.removed_at IS NULL AND t.removed_at IS NULL""")]
+    _attach_reports_and_events(db, rows)
+    return rows
+
+
+def _attach_reports_and_events(db: sqlite_utils.Database, rows: list[dict]) -> None:
+    ids = [r["assignment_id"] for r in rows]
+    task_ids = sorted({r["task_id"] for r in rows})
+    reports: dict[int, str] = {}
+    events: dict[int, dict[str, str]] = {}
+    for chunk in _chunks(ids):
+        marks = ",".join("?" * len(chunk))
+        for r in db.query(f"SELECT assignment_id, max(at) AS at FROM progress WHERE assignment_id IN ({marks}) "
+                          "GROUP BY assignment_id", chunk):
+            reports[r["assignment_id"]] = r["at"]
+    for chunk in _chunks(task_ids):
+        marks = ",".join("?" * len(chunk))
+        for r in db.query(f"SELECT task_id, name, date FROM events WHERE task_id IN ({marks})", chunk):
+            events.setdefault(r["task_id"], {})[r["name"]] = r["date"]
+    for row in rows:
+        row["last_report_at"] = reports.get(row["assignment_id"])
+        row["events"] = events.get(row["task_id"], {})
+
+
+def _chunks(values: list, size: int = 500):
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+def existing_notice_keys(db: sqlite_utils.Database, keys: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in _chunks(list(keys)):
+        marks = ",".join("?" * len(chunk))
+        found.update(r["key"] for r in db.query(f"SELECT key FROM notices WHERE key IN ({marks})", chunk))
+    return found
+
+
+def record_tick(db: sqlite_utils.Database, notices: Sequence[dict], messages: Sequence[dict],
+                next_checks: Sequence[tuple[int, datetime | None]], now: datetime) -> int:
+    """Write one planning pass in one transaction: the new notices, the messages that carry them
+    (the outbox rows exist before anything is sent), and when to look at each assignment again.
+
+    ``messages`` items: {key, unit, channel, destination, subject, text, html, markdown, notice_keys}.
+    Returns the number of messages inserted (a key already present is left alone).
+    """
+    when = timestamp(now)
+    inserted = 0
+    with _write(db, "record planned notices"):
+        for notice in notices:
+            db.execute("""INSERT OR IGNORE INTO notices (key, assignment_id, unit, stage, period, due, inferred,
+                          late, milestone, fire_at, route, created_at)
+                          VALUES (:key, :assignment_id, :unit, :stage, :period, :due, :inferred, :late,
+                                  :milestone, :fire_at, :route, :created_at)""",
+                       {**notice, "created_at": when})
+        for message in messages:
+            cursor = db.execute("""INSERT OR IGNORE INTO messages (key, unit, channel, destination, subject,
+                                   text, html, markdown, status, attempts, next_attempt_at, created_at)
+                                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)""",
+                                [message["key"], message["unit"], message["channel"], message["destination"],
+                                 message["subject"], message["text"], message.get("html"),
+                                 message.get("markdown"), when, when])
+            if cursor.rowcount != 1:
+                continue
+            inserted += 1
+            message_id = cursor.lastrowid
+            for chunk in _chunks(list(message["notice_keys"])):
+                marks = ",".join("?" * len(chunk))
+                db.execute(f"UPDATE notices SET message_id = ? WHERE key IN ({marks}) AND message_id IS NULL",
+                           [message_id, *chunk])
+        for assignment_id, next_at in next_checks:
+            db.execute("UPDATE assignments SET next_check_at = ? WHERE id = ?",
+                       [timestamp(next_at) if next_at else None, assignment_id])
+    return inserted
+
+
+# --------------------------------------------------------------------------------------------------
+# The outbox: claim, mark sent, retry later, dead. Never deleted.
+
+def claim_messages(db: sqlite_utils.Database, now: datetime, holder: str, limit: int = 200,
+                   stale_after_seconds: int = 600) -> list[dict]:
+    """Claim pending messages that are due, and 'sending' ones whose claimer died, with one
+    conditional UPDATE; another deliverer can never claim the same row."""
+    stale = timestamp(now - timedelta(seconds=stale_after_seconds))
+    with _write(db, "claim messages"):
+        rows = db.execute("""
+            UPDATE messages SET status = 'sending', claimed_by = ?, claimed_at = ?
+            WHERE id IN (SELECT id FROM messages
+                         WHERE (status = 'pending' AND next_attempt_at <= ?)
+                            OR (status = 'sending' AND claimed_at < ?)
+                         ORDER BY id LIMIT ?)
+            RETURNING *""", [holder, timestamp(now), timestamp(now), stale, limit]).fetchall()
+        columns = [c[0] for c in db.conn.execute("SELECT * FROM messages LIMIT 0").description]
+    return sorted((dict(zip(columns, row)) for row in rows), key=lambda m: m["id"])
+
+
+def mark_sent(db: sqlite_utils.Database, message_id: int, holder: str, now: datetime) -> None:
+    with _write(db, "mark a message sent"):
+        row = db.execute("SELECT attempts FROM messages WHERE id = ?", [message_id]).fetchone()
+        attempt = (row[0] if row else 0) + 1
+        db.execute("""UPDATE messages SET status = 'sent', attempts = ?, sent_at = ?, last_error = NULL
+                      WHERE id = ? AND claimed_by = ?""", [attempt, timestamp(now), message_id, holder])
+        db.execute("INSERT INTO deliveries (message_id, attempt, at, ok) VALUES (?, ?, ?, 1)",
+                   [message_id, attempt, timestamp(now)])
+
+
+def mark_failed(db: sqlite_utils.Database, message_id: int, holder: str, now: datetime, error: str,
+                retry_at: datetime | None) -> str:
+    """Record a failed attempt; ``retry_at`` None means give up (dead). Returns the new status."""
+    status = "pending" if retry_at else "dead"
+    with _write(db, "mark a message failed"):
+        row = db.execute("SELECT attempts FROM messages WHERE id = ?", [message_id]).fetchone()
+        attempt = (row[0] if row else 0) + 1
+        db.execute("""UPDATE messages SET status = ?, attempts = ?, last_error = ?, next_attempt_at = ?,
+                      claimed_by = NULL WHERE id = ? AND claimed_by = ?""",
+                   [status, attempt, error[:500], timestamp(retry_at) if retry_at else None, message_id, holder])
+        db.execute("INSERT INTO deliveries (message_id, attempt, at, ok, error) VALUES (?, ?, ?, 0, ?)",
+                   [message_id, attempt, timestamp(now), error[:500]])
+    return status
+
+
+def retry_message(db: sqlite_utils.Database, message_id: int, now: datetime) -> dict:
+    """Put a dead (or failed) message back in the queue, due now; its attempt count restarts."""
+    with _write(db, "retry a message"):
+        row = db.execute("SELECT status FROM messages WHERE id = ?", [message_id]).fetchone()
+        if row is None:
+            raise StoreError(f"no message with id {message_id}; `reminder notices` lists them")
+        if row[0] == "sent":
+            raise StoreError(f"message {message_id} was already sent; nothing to retry")
+        db.execute("""UPDATE messages SET status = 'pending', attempts = 0, next_attempt_at = ?, claimed_by = NULL
+                      WHERE id = ?""", [timestamp(now), message_id])
+    return dict(next(db.query("SELECT id, status FROM messages WHERE id = ?", [message_id])))
+
+
+def list_messages(db: sqlite_utils.Database, status: str | None = None) -> list[dict]:
+    """Messages with the task numbers they carry, newest first."""
+    where, params = ("WHERE m.status = ?", [status]) if status else ("", [])
+    rows = [dict(r) for r in db.query(f"""
+        SELECT m.id, m.unit, m.channel, m.destination, m.subject, m.status, m.attempts, m.last_error,
+               m.created_at, m.sent_at, m.next_attempt_at,
+               (SELECT group_concat(DISTINCT n.stage) FROM notices n WHERE n.message_id = m.id) AS stage,
+               (SELECT json_group_array(t.number) FROM notices n JOIN assignments a ON a.id = n.assignment_id
+                JOIN tasks t ON t.id = a.task_id WHERE n.message_id = m.id) AS tasks
+        FROM messages m {where} ORDER BY m.id DESC""", params)]
+    for row in rows:
+        row["tasks"] = sorted(set(json.loads(row["tasks"] or "[]")), key=lambda n: (len(n), n))
+        row["stage"] = row["stage"] or "digest"
+    return rows
+
+
+# --------------------------------------------------------------------------------------------------
+# What units report, and events that relative deadlines count from.
+
+def find_assignment(db: sqlite_utils.Database, task_ref: str, unit: str) -> dict:
+    """The assignment of ``unit`` on the task ``task_ref``; the message lists the units it has."""
+    task = get_task(db, task_ref)
+    rows = [dict(r) for r in db.query("SELECT * FROM assignments WHERE task_id = ? AND removed_at IS NULL",
+                                      [task["task_id"]])]
+    exact = [r for r in rows if r["unit"] == unit] or [r for r in rows if unit in r["unit"]]
+    if len(exact) != 1:
+        names = "、".join(r["unit"] for r in rows) or "none"
+        raise StoreError(f"task {task['id']} has no single unit matching '{unit}' (its units: {names})")
+    return {**exact[0], "task_ref": task["id"]}
+
+
+def record_progress(db: sqlite_utils.Database, assignment_id: int, kind: str, note: str, now: datetime) -> None:
+    """done closes the assignment; progress and reopen make the planner look at it again now."""
+    if kind not in PROGRESS_KINDS:
+        raise ValueError(kind)
+    when = timestamp(now)
+    with _write(db, f"record {kind}"):
+        db.execute("INSERT INTO progress (assignment_id, kind, note, at) VALUES (?, ?, ?, ?)",
+                   [assignment_id, kind, note or "", when])
+        if kind == "done":
+            db.execute("""UPDATE assignments SET status = 'done', done_at = ?, updated_at = ?,
+                          next_check_at = CASE WHEN (SELECT kind FROM tasks WHERE tasks.id = assignments.task_id)
+                                                    = 'recurring' THEN ? ELSE NULL END
+                          WHERE id = ?""", [when, when, when, assignment_id])
+        else:
+            db.execute("""UPDATE assignments SET status = 'open', done_at = NULL, updated_at = ?, next_check_at = ?
+                          WHERE id = ?""", [when, when, assignment_id])
+
+
+def record_event(db: sqlite_utils.Database, task_id: int, name: str, day: date, now: datetime) -> None:
+    """Record the date an event happened (印发) so relative deadlines become dates."""
+    when = timestamp(now)
+    with _write(db, "record an event"):
+        db.execute("""INSERT INTO events (task_id, name, date, recorded_at) VALUES (?, ?, ?, ?)
+                      ON CONFLICT (task_id, name) DO UPDATE SET date = excluded.date,
+                      recorded_at = excluded.recorded_at""", [task_id, name, day.isoformat(), when])
+        db.execute("UPDATE assignments SET next_check_at = ? WHERE task_id = ? AND removed_at IS NULL",
+                   [when, task_id])
+
+
+def plan_status(db: sqlite_utils.Database, plan: str | None = None) -> list[dict]:
+    """Progress of a plan by unit: open, done, and the latest report."""
+    plan_ids = match_plans(db, plan) if plan else [r["id"] for r in db.query("SELECT id FROM plans")]
+    if not plan_ids:
+        raise StoreError(f"no plan matches '{plan}'; `reminder tasks` shows the imported plans")
+    marks = ",".join("?" * len(plan_ids))
+    return [dict(r) for r in db.query(f"""
+        SELECT p.id AS plan_id, p.title AS plan_title, a.unit,
+               sum(a.status = 'open') AS open, sum(a.status = 'done') AS done,
+               (SELECT max(g.at) FROM progress g JOIN assignments b ON b.id = g.assignment_id
+                JOIN tasks u ON u.id = b.task_id WHERE b.unit = a.unit AND u.plan_id = p.id) AS last_report_at
+        FROM assignments a JOIN tasks t ON t.id = a.task_id JOIN plans p ON p.id = t.plan_id
+        WHERE p.id IN ({marks}) AND a.removed_at IS NULL AND t.removed_at IS NULL
+        GROUP BY p.id, a.unit ORDER BY p.id, open DESC, a.unit""", plan_ids)]
+
+
+# --------------------------------------------------------------------------------------------------
+# The single-deliverer lease, and digest snapshots.
+
+def acquire_lock(db: sqlite_utils.Database, name: str, holder: str, now: datetime, ttl_seconds: int) -> bool:
+    """Take or renew the named lease; True when ``holder`` has it. An expired lease is taken over,
+    so a second daemon waits while the first renews, and takes over when the first dies."""
+    with _write(db, f"take the {name} lock"):
+        db.execute("""INSERT INTO locks (name, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?)
+                      ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,
+                          acquired_at = CASE WHEN locks.holder = excluded.holder THEN locks.acquired_at
+                                             ELSE excluded.acquired_at END,
+                          expires_at = excluded.expires_at
+                      WHERE locks.holder = excluded.holder OR locks.expires_at < excluded.acquired_at""",
+                   [name, holder, timestamp(now), timestamp(now + timedelta(seconds=ttl_seconds))])
+        row = db.execute("SELECT holder FROM locks WHERE name = ?", [name]).fetchone()
+    return bool(row) and row[0] == holder
+
+
+def release_lock(db: sqlite_utils.Database, name: str, holder: str) -> None:
+    with _write(db, f"release the {name} lock"):
+        db.execute("DELETE FROM locks WHERE name = ? AND holder = ?", [name, holder])
+
+
+def lock_holder(db: sqlite_utils.Database, name: str) -> dict | None:
+    rows = list(db.query("SELECT * FROM locks WHERE name = ?", [name]))
+    return dict(rows[0]) if rows else None
+
+
+def office_notices(db: sqlite_utils.Database, stage: str) -> list[dict]:
+    """Escalation or silence notices whose assignment is still open, with task and plan."""
+    return [dict(r) for r in db.query("""
+        SELECT n.*, a.unit AS assignment_unit, t.number, t.text, t.deadline, p.title AS plan_title
+        FROM notices n JOIN assignments a ON a.id = n.assignment_id JOIN tasks t ON t.id = a.task_id
+        JOIN plans p ON p.id = t.plan_id
+        WHERE n.stage = ? AND a.status = 'open' AND a.removed_at IS NULL ORDER BY n.id""", [stage])]
+
+
+def unroutable_units(db: sqlite_utils.Database) -> list[dict]:
+    return [dict(r) for r in db.query("""
+        SELECT unit, count(DISTINCT a.task_id) AS tasks FROM notices n JOIN assignments a ON a.id = n.assignment_id
+        WHERE n.route = 'unroutable' AND a.status = 'open' GROUP BY unit ORDER BY unit""")]
+
+
+def tasks_needing_review(db: sqlite_utils.Database) -> list[dict]:
+    """Deadlines a person should look at: none (date inferred) and relative ones still waiting."""
+    rows = [dict(r) for r in db.query("""
+        SELECT t.id, t.number, t.kind, t.deadline, p.title AS plan_title,
+               (SELECT count(*) FROM events e WHERE e.task_id = t.id) AS events
+        FROM tasks t JOIN plans p ON p.id = t.plan_id
+        WHERE t.removed_at IS NULL AND (t.kind = 'none' OR t.kind = 'relative')
+        ORDER BY p.id, CAST(t.number AS INTEGER)""")]
+    return [r for r in rows if r["kind"] == "none" or not r["events"]]
