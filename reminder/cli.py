@@ -51,7 +51,7 @@ class _Group(click.Group):
 
 @click.group(cls=_Group)
 @click.version_option(__version__, prog_name="reminder")
-@click.option("--config", "config_path", envvar="REMINDER_CONFIG", type=click.Path(dir_okay=False),
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="Config file (TOML). Default: $REMINDER_CONFIG, else ./config.toml, else built-in defaults.")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False),
               help="SQLite database file; overrides the config's 'database'.")

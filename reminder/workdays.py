@@ -1,0 +1,150 @@
+"""The Chinese working-day calendar: statutory holidays, 调休 weekend workdays, config overrides.
+
+Source of truth is the ``holidays`` library's China calendar, which transcribes the State
+Council's yearly notice (国务院办公厅关于XXXX年部分节假日安排的通知) including the weekend days
+that become workdays (调休, exposed as ``weekend_workdays``). ``holidays`` 0.109 holds those
+notices for 2001-2026; for later years it only *estimates* the statutory days, without 调休
+and without the golden-week bridging, so we do not trust it there.
+
+For a year outside the covered range the calendar falls back to weekends only (Saturday and
+Sunday are rest days, every other day is a workday) and ``coverage_warning`` says so, so a
+person can add that year's schedule to ``[calendar]`` in the config. The State Council
+publishes next year's schedule in November; a library release may lag behind it, which is
+what the overrides are for. A year with any override date counts as covered: the operator
+has typed its schedule in.
+
+Pure: nothing here reads the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, timedelta
+from functools import cache
+
+# Saturday and Sunday, as ``date.weekday()`` numbers them.
+WEEKEND = frozenset({5, 6})
+
+
+@cache
+def _library_schedule() -> tuple[range, frozenset[date], frozenset[date]]:
+    """(years with an official schedule, holidays, 调休 workdays) from the ``holidays`` library.
+
+    Cached because building the calendar takes ~0.1 s and every ``Calendar`` shares it; the
+    import is here so that ``reminder --help`` does not pay for it.
+    """
+    import holidays
+
+    years = _library_years()
+    cn = holidays.China(years=years)
+    rest = frozenset(d for d in cn if d.year in years)
+    work = frozenset(d for d in cn.weekend_workdays if d.year in years)
+    return years, rest, work
+
+
+def _library_years() -> range:
+    """The years whose State Council notice the installed ``holidays`` release transcribes.
+
+    The China calendar keeps each notice's substituted days in ``special_public_holidays``,
+    keyed by year; a year without an entry there is an estimate, not a published schedule.
+    """
+    from holidays.countries.china import ChinaStaticHolidays
+
+    known = ChinaStaticHolidays.special_public_holidays
+    return range(min(known), max(known) + 1)
+
+
+class Calendar:
+    """Which days are working days in mainland China, with the operator's overrides on top.
+
+    ``extra_holidays`` and ``extra_workdays`` win over the library. A date in both is refused
+    (ValueError) rather than silently resolved one way: the operator must say which is meant.
+    """
+
+    def __init__(self, extra_holidays: Iterable[date] = (), extra_workdays: Iterable[date] = ()):
+        self.extra_holidays = frozenset(extra_holidays)
+        self.extra_workdays = frozenset(extra_workdays)
+        both = self.extra_holidays & self.extra_workdays
+        if both:
+            days = ", ".join(sorted(d.isoformat() for d in both))
+            raise ValueError(f"dates listed both as extra holidays and extra workdays: {days}")
+        years, self._rest, self._work = _library_schedule()
+        override_years = {d.year for d in self.extra_holidays | self.extra_workdays}
+        self._covered = frozenset(years) | override_years
+
+    @classmethod
+    def from_config(cls, calendar_config) -> Calendar:
+        """Build from ``Config.calendar`` (a ``CalendarConfig``)."""
+        return cls(calendar_config.extra_holidays, calendar_config.extra_workdays)
+
+    @property
+    def covered_years(self) -> tuple[int, ...]:
+        """Years with a known holiday schedule (library or config), ascending."""
+        return tuple(sorted(self._covered))
+
+    def is_covered(self, d: date) -> bool:
+        """True when ``d``'s year has a known schedule; otherwise only weekends are rest days."""
+        return d.year in self._covered
+
+    def coverage_warning(self, d: date) -> str | None:
+        """A message for people when ``d`` falls in a year without a known schedule, else None."""
+        if self.is_covered(d):
+            return None
+        years = self.covered_years
+        span = f"{years[0]}-{years[-1]}" if years else "no years"
+        return (
+            f"{d.year} is outside the working-day calendar (it knows {span}); for {d.year} only "
+            f"Saturdays and Sundays are treated as rest days, so statutory holidays and 调休 "
+            f"workdays are ignored. Add the State Council's {d.year} schedule to [calendar] "
+            f"extra_holidays / extra_workdays in the config, or upgrade the 'holidays' package."
+        )
+
+    def is_workday(self, d: date) -> bool:
+        """True when government offices work on ``d`` (调休 Saturdays included)."""
+        if d in self.extra_workdays:
+            return True
+        if d in self.extra_holidays:
+            return False
+        if d in self._work:
+            return True
+        return d.weekday() not in WEEKEND and d not in self._rest
+
+    def next_workday(self, d: date, include_today: bool = True) -> date:
+        """The first working day on or after ``d`` (strictly after, if not ``include_today``).
+
+        A deadline falling on a holiday or weekend moves here, as legal periods do in China.
+        """
+        day = d if include_today else d + timedelta(days=1)
+        while not self.is_workday(day):
+            day += timedelta(days=1)
+        return day
+
+    def previous_workday(self, d: date, include_today: bool = True) -> date:
+        """The last working day on or before ``d`` (strictly before, if not ``include_today``)."""
+        day = d if include_today else d - timedelta(days=1)
+        while not self.is_workday(day):
+            day -= timedelta(days=1)
+        return day
+
+    def add_workdays(self, d: date, n: int) -> date:
+        """The ``n``-th working day after ``d`` (before it, for negative ``n``); ``d`` for 0.
+
+        ``d`` itself is never counted, matching "收到申请之日起N个工作日内": the event day is day 0.
+        """
+        step = timedelta(days=1 if n >= 0 else -1)
+        day, left = d, abs(n)
+        while left:
+            day += step
+            if self.is_workday(day):
+                left -= 1
+        return day
+
+    def workdays_between(self, a: date, b: date) -> int:
+        """Working days stepped on walking from ``a`` to ``b``: ``a`` excluded, ``b`` included.
+
+        Forward that is the interval (a, b]; backward it is [b, a), counted negative. So it is the
+        inverse of ``add_workdays``: ``workdays_between(a, add_workdays(a, n)) == n``.
+        """
+        sign, step = (1, 1) if b >= a else (-1, -1)
+        days = range(step, (b - a).days + step, step)
+        return sign * sum(1 for i in days if self.is_workday(a + timedelta(days=i)))
