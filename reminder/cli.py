@@ -140,8 +140,9 @@ def parse(file, plan_year, as_json):
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--plan-year", type=int, help="Plan year, when a document does not say it.")
 @click.option("--json", "as_json", is_flag=True, help="Print one import report per file as JSON.")
+@click.option("--now", "now_text", help="Record the import as of this time (ISO); reminders are planned from it.")
 @click.pass_context
-def import_(ctx, files, plan_year, as_json):
+def import_(ctx, files, plan_year, as_json, now_text):
     """Import plan documents into the database (again: updates the plan and reports what changed).
 
     Every file is read before anything is written: if one cannot be read, nothing is stored.
@@ -156,7 +157,7 @@ def import_(ctx, files, plan_year, as_json):
             plans.append(read_plan(file, plan_year=plan_year))
     config = _config(ctx)
     db = _db(ctx)
-    reports = store.import_plans(db, plans, clock.now(config.timezone),
+    reports = store.import_plans(db, plans, _now(ctx, now_text),
                                  default_due=config.policy.default_due_date)
     for plan, report in zip(plans, reports):
         if as_json:
@@ -206,6 +207,224 @@ def tasks(ctx, unit, due_before, kind, plan_ref, as_json):
                    f"{'、'.join(row['units'])[:40]}  {row['text'][:30]}")
     if not rows:
         click.echo("no tasks match", err=True)
+
+
+# --- reminding ------------------------------------------------------------------------------------
+
+def _now(ctx, value: str | None):
+    """--now as an aware time in the office's timezone (a naive ISO time is read as local)."""
+    from zoneinfo import ZoneInfo
+
+    from reminder import clock
+
+    config = _config(ctx)
+    moment = _parse_now(value)
+    if moment is None:
+        return clock.now(config.timezone)
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(config.timezone))
+
+
+@cli.command()
+@click.option("--now", "now_text", help="Run as of this time (ISO, e.g. 2021-11-01T09:30); default: now.")
+@click.option("--dry-run", is_flag=True, help="Show what would be queued; write and send nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def tick(ctx, now_text, dry_run, as_json):
+    """One planning and delivery pass: queue what is due by now, then send the outbox."""
+    from reminder.tick import run_tick
+
+    report = run_tick(_db(ctx), _config(ctx), _now(ctx, now_text), dry_run=dry_run, holder="cli")
+    if as_json:
+        _print_json(report.as_dict())
+        return
+    click.echo(f"checked {report.checked} assignments: {report.notices} new notices, {report.messages} messages"
+               + (" (dry run: nothing written or sent)" if dry_run else ""))
+    for preview in report.preview:
+        click.echo(f"  -> {preview['unit']} via {preview['channel']}: {preview['subject']}")
+    if report.delivered:
+        click.echo("delivered: " + ", ".join(f"{k} {v}" for k, v in report.delivered.items()))
+    for unit in report.unroutable:
+        click.echo(f"warning: no contact for {unit}; add it to [[units]] or set fallback_channel", err=True)
+
+
+@cli.command()
+@click.option("--now", "now_text", help="Build the digest as of this time (ISO); default: now.")
+@click.option("--dry-run", is_flag=True, help="Print the digest; write and send nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def digest(ctx, now_text, dry_run, as_json):
+    """Build the office's escalation digest and send it to the office's contacts."""
+    from reminder.digest import run_digest
+
+    summary = run_digest(_db(ctx), _config(ctx), _now(ctx, now_text), dry_run=dry_run, holder="cli")
+    if as_json:
+        _print_json(summary)
+    elif dry_run:
+        click.echo(summary["subject"])
+        click.echo(summary["text"])
+    else:
+        click.echo(f"{summary['subject']} -> {summary['routes']} route(s); delivered: {summary['delivered']}")
+
+
+@cli.command()
+@click.option("--tick-seconds", default=60, show_default=True, type=click.IntRange(1, 86400),
+              help="How often to plan and deliver.")
+@click.option("-v", "--verbose", is_flag=True, help="Log every tick.")
+@click.pass_context
+def run(ctx, tick_seconds, verbose):
+    """Run as a service: tick now (catching up), then on schedule; digest daily. Stop with SIGTERM."""
+    import logging
+
+    from reminder.daemon import Daemon
+
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    config = _config(ctx)
+    path = ctx.obj["db_path"] or config.database
+    _db(ctx).close()  # fail fast (exit 1) on a database that cannot be opened
+    Daemon(config, path, tick_seconds=tick_seconds).run()
+
+
+@cli.command()
+@click.option("--status", type=click.Choice(["pending", "sending", "sent", "dead"]), help="Only messages in this state.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_context
+def notices(ctx, status, as_json):
+    """List messages in the outbox (newest first) with the tasks they carry."""
+    from reminder import store
+
+    rows = store.list_messages(_db(ctx), status=status)
+    if as_json:
+        _print_json([{k: r[k] for k in ("id", "unit", "channel", "stage", "status", "attempts", "tasks",
+                                          "created_at", "sent_at", "last_error", "subject")} for r in rows])
+        return
+    for r in rows:
+        click.echo(f"{r['id']:>6}  {r['status']:<7}  {r['attempts']}  {r['channel']:<8}  {r['unit'][:16]:<16}  "
+                   f"{r['stage']:<10}  tasks {','.join(r['tasks'])[:30]}" + (f"  ({r['last_error'][:60]})" if r['last_error'] else ""))
+
+
+@cli.command()
+@click.argument("message_id", type=int)
+@click.pass_context
+def retry(ctx, message_id):
+    """Queue a dead message again (e.g. after fixing a contact), and try to send it now."""
+    from reminder import outbox, store
+
+    db = _db(ctx)
+    now = _now(ctx, None)
+    store.retry_message(db, message_id, now)
+    click.echo(f"message {message_id} queued; delivered: {outbox.deliver_due(db, _config(ctx), now, 'cli')}")
+
+
+def _report(ctx, task, unit, note, kind):
+    from reminder import store
+
+    db = _db(ctx)
+    assignment = store.find_assignment(db, task, unit)
+    store.record_progress(db, assignment["id"], kind, note or "", _now(ctx, None))
+    return assignment
+
+
+@cli.command()
+@click.argument("task")
+@click.option("--unit", required=True, help="The unit that finished (as named in the plan).")
+@click.option("--note", default="", help="What was done.")
+@click.pass_context
+def done(ctx, task, unit, note):
+    """Mark TASK done for a unit; its notices stop. TASK is the id `reminder tasks` shows (1-17),
+    or a bare number when only one plan has it."""
+    assignment = _report(ctx, task, unit, note, "done")
+    click.echo(f"task {assignment['task_ref']} done for {assignment['unit']}")
+
+
+@cli.command()
+@click.argument("task")
+@click.option("--unit", required=True, help="The unit reporting.")
+@click.option("--note", required=True, help="The progress made.")
+@click.pass_context
+def progress(ctx, task, unit, note):
+    """Record progress on TASK for a unit; check-ins and overdue repeats count from now."""
+    assignment = _report(ctx, task, unit, note, "progress")
+    click.echo(f"progress recorded on task {assignment['task_ref']} for {assignment['unit']}")
+
+
+@cli.command()
+@click.argument("task")
+@click.option("--unit", required=True, help="The unit whose task reopens.")
+@click.option("--note", default="", help="Why.")
+@click.pass_context
+def reopen(ctx, task, unit, note):
+    """Reopen TASK for a unit that was marked done by mistake."""
+    assignment = _report(ctx, task, unit, note, "reopen")
+    click.echo(f"task {assignment['task_ref']} reopened for {assignment['unit']}")
+
+
+@cli.command()
+@click.argument("task")
+@click.option("--name", default="", help="The event as the deadline names it (印发); default: the deadline's own.")
+@click.option("--date", "day", required=True, help="When it happened (YYYY-MM-DD).")
+@click.pass_context
+def event(ctx, task, name, day):
+    """Record the date of the event a relative deadline counts from (印发后3个工作日内)."""
+    import json as _json
+
+    from reminder import store
+
+    db = _db(ctx)
+    found = store.get_task(db, task)
+    deadline = _json.loads(found["deadline"]) if isinstance(found.get("deadline"), str) else found.get("deadline") or {}
+    name = name or ((deadline.get("offset") or {}).get("after") or "")
+    if not name:
+        raise click.UsageError(f"task {found['id']} has no relative deadline; pass --name")
+    store.record_event(db, found["task_id"], name, _parse_date(day, "--date"), _now(ctx, None))
+    click.echo(f"task {found['id']}: {name} on {day}")
+
+
+@cli.command()
+@click.option("--plan", "plan_ref", help="Plan id or part of its title (default: all plans).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_context
+def status(ctx, plan_ref, as_json):
+    """A plan's progress by unit: open and done assignments, latest report."""
+    from reminder import store
+
+    rows = store.plan_status(_db(ctx), plan_ref)
+    if as_json:
+        _print_json(rows)
+        return
+    current = None
+    for r in rows:
+        if r["plan_id"] != current:
+            current = r["plan_id"]
+            click.echo(f"plan {r['plan_id']}: {r['plan_title']}")
+        click.echo(f"  {r['unit'][:24]:<24}  open {r['open']:>3}  done {r['done']:>3}  last report {r['last_report_at'] or '-'}")
+
+
+@cli.group()
+def units():
+    """The unit directory (names, aliases, contacts)."""
+
+
+@units.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--write", is_flag=True, help="Append the new units to the config file instead of printing them.")
+@click.pass_context
+def units_import(ctx, file, write):
+    """Read a unit directory kept in Excel or CSV and print (or --write) its [[units]] TOML."""
+    from pathlib import Path
+
+    from reminder.directory_import import import_units, merge_units, units_to_toml
+
+    found = import_units(file)
+    if not write:
+        click.echo(units_to_toml(found))
+        return
+    target = Path(ctx.obj["config_path"] or __import__("os").environ.get("REMINDER_CONFIG") or "config.toml")
+    text = target.read_text(encoding="utf-8") if target.exists() else ""
+    merged, skipped = merge_units(text, found)
+    target.write_text(merged, encoding="utf-8")
+    click.echo(f"{len(found) - len(skipped)} units added to {target}" + (f"; already there: {'、'.join(skipped)}" if skipped else ""))
 
 
 def main() -> None:

@@ -82,6 +82,21 @@ class Deadline:
             "span": list(self.span) if self.span else None,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict) -> Deadline:
+        """The inverse of ``as_dict``: the store keeps deadlines as this JSON."""
+        offset = data.get("offset")
+        return cls(
+            text=data.get("text", ""),
+            kind=DeadlineKind(data["kind"]),
+            due=date.fromisoformat(data["due"]) if data.get("due") else None,
+            milestones=tuple(Milestone(date.fromisoformat(m["due"]), m["what"]) for m in data.get("milestones", ())),
+            every=Every(data["every"]) if data.get("every") else None,
+            offset=Offset(offset["n"], OffsetUnit(offset["unit"]), offset["after"]) if offset else None,
+            inferred_year=bool(data.get("inferred_year")),
+            span=tuple(data["span"]) if data.get("span") else None,
+        )
+
 
 @dataclass(frozen=True)
 class Task:

@@ -1298,12 +1298,6 @@ def office_notices(db: sqlite_utils.Database, stage: str) -> list[dict]:
         WHERE n.stage = ? AND a.status = 'open' AND a.removed_at IS NULL ORDER BY n.id""", [stage])]
 
 
-def unroutable_units(db: sqlite_utils.Database) -> list[dict]:
-    return [dict(r) for r in db.query("""
-        SELECT unit, count(DISTINCT a.task_id) AS tasks FROM notices n JOIN assignments a ON a.id = n.assignment_id
-        WHERE n.route = 'unroutable' AND a.status = 'open' GROUP BY unit ORDER BY unit""")]
-
-
 def tasks_needing_review(db: sqlite_utils.Database) -> list[dict]:
     """Deadlines a person should look at: none (date inferred) and relative ones still waiting."""
     rows = [dict(r) for r in db.query("""
@@ -1313,3 +1307,34 @@ def tasks_needing_review(db: sqlite_utils.Database) -> list[dict]:
         WHERE t.removed_at IS NULL AND (t.kind = 'none' OR t.kind = 'relative')
         ORDER BY p.id, CAST(t.number AS INTEGER)""")]
     return [r for r in rows if r["kind"] == "none" or not r["events"]]
+
+
+def dated_assignments(db: sqlite_utils.Database, due_until: date) -> list[dict]:
+    """Open assignments of dated tasks (fixed, none) due by ``due_until``, and relative ones with an event."""
+    rows = [dict(r) for r in db.query("""
+        SELECT a.id AS assignment_id, a.task_id, a.unit, a.status, a.created_at, a.done_at,
+               t.deadline, t.number, t.text, t.kind, t.due AS task_due, t.inferred,
+               p.id AS plan_id, p.title AS plan_title, p.plan_year
+        FROM assignments a JOIN tasks t ON t.id = a.task_id JOIN plans p ON p.id = t.plan_id
+        WHERE a.status = 'open' AND a.removed_at IS NULL AND t.removed_at IS NULL
+          AND ((t.kind IN ('fixed', 'none') AND t.due <= ?)
+               OR (t.kind = 'relative' AND EXISTS (SELECT 1 FROM events e WHERE e.task_id = t.id)))""",
+        [due_until.isoformat()])]
+    _attach_reports_and_events(db, rows)
+    return rows
+
+
+def open_units(db: sqlite_utils.Database) -> list[dict]:
+    """Every unit with open assignments, and how many tasks."""
+    return [dict(r) for r in db.query("""
+        SELECT a.unit, count(DISTINCT a.task_id) AS tasks FROM assignments a JOIN tasks t ON t.id = a.task_id
+        WHERE a.status = 'open' AND a.removed_at IS NULL AND t.removed_at IS NULL
+        GROUP BY a.unit ORDER BY a.unit""")]
+
+
+def release_claims(db: sqlite_utils.Database, holder: str) -> int:
+    """Put messages claimed by ``holder`` but not sent back in the queue (a clean shutdown)."""
+    with _write(db, "release claimed messages"):
+        cursor = db.execute("""UPDATE messages SET status = 'pending', claimed_by = NULL
+                               WHERE status = 'sending' AND claimed_by = ?""", [holder])
+    return cursor.rowcount

@@ -1,0 +1,265 @@
+"""Notices and the office digest, rendered from Jinja2 templates.
+
+One ``Renderer`` per run. It looks for each template first in the user's folder (config key
+``templates``), then among the packaged ones, so an office can replace one template and keep the rest.
+A unit's notice and the digest each come in three forms: ``.txt`` and ``.html`` for email, ``.md``
+for group robots. Each template sets its subject at the top level (``{% set subject = … %}``);
+the subject of a ``Rendered`` is the one the ``.txt`` template sets.
+
+Safety: HTML templates are autoescaped; markdown templates pass user text through the ``md`` filter,
+which escapes markdown syntax so a task text cannot break the layout or add links. Undefined names
+raise (StrictUndefined) instead of printing nothing. A mistake in a user's template raises
+``ConfigError(key="templates")`` naming the file and line; one in a packaged template is a bug and
+raises Jinja's own error.
+
+Context shapes, fixed: the planner and the digest build exactly these.
+
+Unit notice (``render_unit``), all of one unit's items for one tick::
+
+    {"unit": str, "office": str, "now": datetime,
+     "items": [{
+        "stage": "reminder" | "due" | "overdue" | "checkin",
+        "plan_title": str, "task_number": str, "task_id": int,   # task_id: what `reminder tasks` shows
+        "text": str,                     # the requirement as written
+        "deadline_text": str,            # the deadline as written ("" when the plan gave none)
+        "due": date | None,              # the effective due date (moved off holidays)
+        "due_inferred": bool,            # the text gave no date or no year: the date is our guess
+        "days_left": int | None,         # >0 days until due, 0 due today, <0 days overdue
+        "late": bool,                    # should have gone out earlier (service was down)
+        "milestone": str | None,         # what is due now, for deadlines with several steps
+        "period": str | None,            # for recurring tasks: "2021年第3季度"
+     }]}
+
+Office digest (``render_digest``)::
+
+    {"office": str, "now": datetime,
+     "overdue":    [{"unit": str, "items": [item as above + "days_overdue": int, "escalated": bool]}],
+     "due_soon":   [item as above + "unit": str],
+     "silent":     [{"unit", "plan_title", "task_number", "text", "last_progress": date | None,
+                     "days_silent": int}],
+     "review":     [{"plan_title", "task_number", "deadline_text", "reason": str}],
+     "unroutable": [{"unit": str, "tasks": int}],
+     "failed":     [{"unit", "channel", "subject", "attempts": int, "last_error": str}]}
+
+In templates write ``group["items"]``, not ``group.items``: on a dict the latter is the method.
+
+Jinja2 is imported inside ``Renderer`` so that importing this module (and ``reminder --help``) stays cheap.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from reminder.errors import ConfigError
+
+UNIT_TEMPLATES = ("unit.txt.j2", "unit.html.j2", "unit.md.j2")
+DIGEST_TEMPLATES = ("digest.txt.j2", "digest.html.j2", "digest.md.j2")
+# Imported by the templates above; a user may override these too.
+HELPER_TEMPLATES = ("_common.j2", "_unit_subject.j2", "_digest_subject.j2")
+PACKAGED_TEMPLATES = UNIT_TEMPLATES + DIGEST_TEMPLATES + HELPER_TEMPLATES
+
+# Characters that mean something in the markdown the robots render (emphasis, code, links, images,
+# headings, quotes, tables, strikethrough, raw HTML such as DingTalk's and Feishu's <font>), mapped to
+# their full-width forms. Backslash escapes are not used: DingTalk, WeCom and Feishu each render a
+# different markdown subset, and where a backslash is not understood "\[x\](url)" can still become
+# a link. Full-width forms are inert everywhere and read naturally in Chinese text.
+_MD_INERT = str.maketrans({"\\": "＼", "`": "｀", "*": "＊", "_": "＿", "[": "［", "]": "］", "<": "＜",
+                           ">": "＞", "#": "＃", "|": "｜", "~": "～", "!": "！", "&": "＆"})
+# Block markers that count only at the start of a line: bullets, setext underlines, ordered lists.
+_MD_LINE_START = re.compile(r"^(?:([-+=])|(\d+)([.)]))")
+_FULL_WIDTH = {"-": "－", "+": "＋", "=": "＝", ".": "．", ")": "）"}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One message in every form a channel may want; the channel picks what it can show."""
+
+    subject: str
+    text: str
+    html: str
+    markdown: str
+
+
+def packaged_dir() -> Path:
+    """The folder of the packaged templates.
+
+    Installed (or installed editable), they are the package ``reminder.templates``. Running from a
+    source checkout without that mapping (``pytest`` puts the checkout's ``reminder/`` first, and it
+    has no ``templates`` inside), the package is not importable, so fall back to the top-level
+    ``templates/`` beside it. Zip imports are not supported: Jinja's loader needs real files.
+    """
+    from importlib.resources import files
+
+    try:
+        return Path(str(files("reminder.templates")))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "templates"
+
+
+def date_cn(value: date) -> str:
+    """``2021年11月1日``: how a date is written in an official notice (no leading zeros)."""
+    if not isinstance(value, date):
+        raise TypeError(f"date_cn needs a date, got {value!r}; guard optional dates with {{% if %}}")
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def shorten(value: Any, n: int = 80) -> str:
+    """``value`` on one line, cut to at most ``n`` characters with "…" so a list stays scannable."""
+    text = " ".join(str(value).split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def md_escape(value: Any) -> str:
+    """``value`` as inert text in robot markdown, on one line.
+
+    Newlines are folded so a task text cannot start its own heading, list or quote, and markdown
+    characters become their full-width forms so it cannot add emphasis, code, links or HTML.
+    """
+    text = " ".join(str(value).split()).translate(_MD_INERT)
+    return _MD_LINE_START.sub(_inert_marker, text)
+
+
+def _inert_marker(match: re.Match) -> str:
+    """A line-start list or underline marker in full width: "- x" -> "－ x", "1. x" -> "1． x"."""
+    bullet, number, dot = match.groups()
+    return _FULL_WIDTH[bullet] if bullet else number + _FULL_WIDTH[dot]
+
+
+def _autoescape(name: str | None) -> bool:
+    """Escape HTML in ``*.html.j2`` only; text and markdown must keep ``<`` and ``&`` as typed."""
+    return name is not None and name.endswith((".html.j2", ".html"))
+
+
+class Renderer:
+    """Renders unit notices and the digest; ``user_dir`` (optional) overrides packaged templates."""
+
+    def __init__(self, user_dir: str | Path | None = None):
+        import jinja2
+
+        self.user_dir = Path(user_dir).resolve() if user_dir is not None else None
+        loaders = [jinja2.FileSystemLoader(packaged_dir())]
+        if self.user_dir is not None:
+            loaders.insert(0, jinja2.FileSystemLoader(self.user_dir))
+        self.env = jinja2.Environment(
+            loader=jinja2.ChoiceLoader(loaders),
+            undefined=jinja2.StrictUndefined,
+            autoescape=_autoescape,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters.update(date_cn=date_cn, md=md_escape, shorten=shorten)
+
+    def render_unit(self, context: dict) -> Rendered:
+        """One unit's notice for one tick (context shape in the module docstring)."""
+        return self._render_set(UNIT_TEMPLATES, context)
+
+    def render_digest(self, context: dict) -> Rendered:
+        """The office's escalation digest (context shape in the module docstring)."""
+        return self._render_set(DIGEST_TEMPLATES, context)
+
+    def _render_set(self, names: tuple[str, str, str], context: dict) -> Rendered:
+        """Render the text, HTML and markdown templates; the subject comes from the text one."""
+        import jinja2
+
+        txt, html, md = names
+        try:
+            subject, text = self._subject_and_body(txt, context)
+            return Rendered(subject=subject, text=text.strip() + "\n",
+                            html=self.env.get_template(html).render(context),
+                            markdown=self.env.get_template(md).render(context).strip() + "\n")
+        except jinja2.TemplateError as err:
+            where = self._user_location(err)
+            if where is None:
+                raise
+            raise ConfigError(f"template {where}: {err.message}; fix it, or delete it to use the "
+                              "packaged template", key="templates") from err
+
+    def _subject_and_body(self, name: str, context: dict) -> tuple[str, str]:
+        """Render ``name`` once, reading its top-level ``subject`` as well as its output."""
+        template = self.env.get_template(name)
+        module = template.make_module(context)
+        subject = getattr(module, "subject", None)
+        if not subject:
+            raise ConfigError(f"template {template.filename} sets no subject; add "
+                              "{% set subject = \"…\" %} at its top level", key="templates")
+        return " ".join(str(subject).split()), str(module)
+
+    def _user_location(self, err: Exception) -> str | None:
+        """``file:line`` of the innermost frame in the user's templates, or None if none is there.
+
+        Compiled templates keep the template's file name, which tells a user's mistake from a
+        packaged template's bug. Their line numbers are the generated code's, mapped back here;
+        Jinja's own rewritten frames (syntax errors, ``render``) already carry the template line.
+        """
+        if self.user_dir is None:
+            return None
+        where, tb = None, err.__traceback__
+        while tb is not None:
+            filename = tb.tb_frame.f_code.co_filename
+            if Path(filename).is_relative_to(self.user_dir):
+                template = tb.tb_frame.f_globals.get("__jinja_template__")
+                line = template.get_corresponding_lineno(tb.tb_lineno) if template else tb.tb_lineno
+                where = f"{filename}:{line}"
+            tb = tb.tb_next
+        return where
+
+
+def packaged_templates_check() -> None:
+    """Raise unless every packaged template is present and renders; print nothing on success.
+
+    CI calls this from an installed wheel outside the checkout, which catches templates left out
+    of the package data (they would otherwise fail only at the first tick on a server).
+    """
+    root = packaged_dir()
+    missing = [name for name in PACKAGED_TEMPLATES if not (root / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"packaged templates missing from {root}: {', '.join(missing)}; "
+                                "check [tool.setuptools.package-data] in pyproject.toml")
+    renderer = Renderer()
+    for rendered in (renderer.render_unit(sample_unit_context()),
+                     renderer.render_digest(sample_digest_context())):
+        empty = [field for field, value in vars(rendered).items() if not value.strip()]
+        if empty:
+            raise RuntimeError(f"packaged templates rendered empty {', '.join(empty)}: {rendered.subject!r}")
+
+
+def sample_item(stage: str, days_left: int | None, **changes: Any) -> dict:
+    """A unit-notice item with every key set, for checks, previews and tests."""
+    due = date(2021, 11, 1) if days_left is not None else None
+    item = {"stage": stage, "plan_title": "2021年县政务公开工作要点任务分工", "task_number": "6",
+            "task_id": 12, "text": "做好财政预决算信息公开，按规定公开部门预算、决算及“三公”经费",
+            "deadline_text": "10月底前", "due": due, "due_inferred": True, "days_left": days_left,
+            "late": False, "milestone": None, "period": None}
+    item.update(changes)
+    return item
+
+
+def sample_unit_context() -> dict:
+    """A unit notice touching every stage and every optional field."""
+    return {"unit": "县财政局", "office": "县政务公开办", "now": datetime(2021, 11, 15, 9, 0),
+            "items": [sample_item("overdue", -14, late=True),
+                      sample_item("due", 0, task_number="7", task_id=13, due_inferred=False,
+                                  milestone="制定实施方案"),
+                      sample_item("reminder", 7, task_number="8", task_id=14, period="2021年第4季度"),
+                      sample_item("checkin", None, task_number="9", task_id=15,
+                                  deadline_text="持续推进", due_inferred=False)]}
+
+
+def sample_digest_context() -> dict:
+    """A digest with something in every section."""
+    overdue = sample_item("overdue", -14) | {"days_overdue": 14, "escalated": True}
+    return {"office": "县政务公开办", "now": datetime(2021, 11, 15, 16, 0),
+            "overdue": [{"unit": "县财政局", "items": [overdue]}],
+            "due_soon": [sample_item("reminder", 5, unit="县司法局")],
+            "silent": [{"unit": "县教育局", "plan_title": "2021年县政务公开工作要点任务分工",
+                        "task_number": "3", "text": "持续做好义务教育招生信息公开",
+                        "last_progress": None, "days_silent": 120}],
+            "review": [{"plan_title": "2021年县政务公开工作要点任务分工", "task_number": "11",
+                        "deadline_text": "适时", "reason": "时限无法识别"}],
+            "unroutable": [{"unit": "县档案馆", "tasks": 2}],
+            "failed": [{"unit": "县卫健委", "channel": "dingtalk", "subject": "【任务提醒】县卫健委…",
+                        "attempts": 5, "last_error": "errcode 310000: sign not match"}]}
