@@ -1,0 +1,277 @@
+"""Email over SMTP, and the MIME builder that the file channel shares.
+
+One connection carries a whole batch (opening one per message costs a TLS handshake and a login each, and
+mail servers throttle clients that reconnect in a loop). Each message gets a Message-ID derived from its
+idempotency key, so a receiver, or a person, can recognise a repeat sent after a crash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import smtplib
+import ssl
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import localtime, parseaddr
+from typing import ClassVar, Sequence
+
+from ..errors import ConfigError, DeliveryError
+from ..model import Message
+
+SECURITY_MODES = ("starttls", "ssl", "none")
+# A plain-text login is allowed only to a relay on this machine.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def message_id(key: str, domain: str) -> str:
+    """A Message-ID that is the same for every attempt of one notice, so repeats can be dropped.
+
+    The key is hashed because it may hold Chinese unit names and characters not allowed in a msg-id.
+    """
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    return f"<reminder.{digest}@{domain or 'localhost'}>"
+
+
+def parse_address(text: str) -> Address:
+    """``区财政局 <czj@example.cn>`` or a bare address -> an ``Address`` the email package encodes.
+
+    ``Address`` with a non-ASCII display name is written as an RFC 2047 encoded-word in UTF-8, which
+    is what Chinese mail clients expect; hand-formatting the header would get this wrong.
+    """
+    name, addr = parseaddr(text)
+    if "@" not in addr:
+        raise DeliveryError(f"not an email address: {text!r}; write it as name@domain", permanent=True)
+    return Address(display_name=name, addr_spec=addr)
+
+
+def build_email(message: Message, from_addr: str, from_name: str | None = None, date=None) -> EmailMessage:
+    """The MIME message for ``message``: plain text, plus an HTML alternative when there is one.
+
+    ``date`` defaults to now in local time; the file channel and SMTP share this so an .eml on disk is
+    exactly what would have been sent.
+    """
+    email = EmailMessage(policy=SMTP_POLICY)
+    sender = Address(display_name=from_name or "", addr_spec=from_addr)
+    email["From"] = sender
+    if message.to:  # the file channel, as the fallback for units without contacts, has none
+        email["To"] = [parse_address(to) for to in message.to]
+    email["Subject"] = message.subject
+    email["Date"] = date or localtime()
+    email["Message-ID"] = message_id(message.key, sender.domain)
+    # base64 keeps the message 7-bit clean for relays without 8BITMIME, and is shorter than
+    # quoted-printable for Chinese text.
+    email.set_content(message.text, charset="utf-8", cte="base64")
+    if message.html:
+        email.add_alternative(message.html, subtype="html", charset="utf-8", cte="base64")
+    return email
+
+
+def _is_transient_code(code: int) -> bool:
+    """SMTP's own rule: 4xx is "try again later", 5xx is final."""
+    return 400 <= code < 500
+
+
+def _response_text(err: smtplib.SMTPResponseException) -> str:
+    raw = err.smtp_error
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+
+
+class SmtpChannel:
+    """Email through one SMTP server, STARTTLS or implicit TLS or plain, with optional login.
+
+    ``cafile`` names extra CA certificates for intranet servers signed by an office's own CA.
+    """
+
+    kind: ClassVar[str] = "smtp"
+    max_message_bytes: ClassVar[int | None] = None
+    messages_per_minute: ClassVar[int | None] = None
+    messages_per_second: ClassVar[int | None] = None
+
+    def __init__(
+        self,
+        host: str,
+        port: int | None = None,
+        *,
+        from_addr: str,
+        from_name: str | None = None,
+        security: str = "starttls",
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 10,
+        cafile: str | None = None,
+    ):
+        if security not in SECURITY_MODES:
+            raise ConfigError(f"must be one of {', '.join(SECURITY_MODES)}, not {security!r}", key="smtp.security")
+        if "@" not in from_addr:
+            raise ConfigError(f"not an email address: {from_addr!r}", key="smtp.from_addr")
+        if username and security == "none" and host not in LOOPBACK_HOSTS:
+            raise ConfigError("logging in without TLS would send the password in clear; "
+                              "use starttls or ssl", key="smtp.security")
+        if cafile and not os.path.isfile(cafile):
+            raise ConfigError(f"no such file: {cafile}", key="smtp.cafile")
+        self.host = host
+        self.port = port or {"ssl": 465, "starttls": 587, "none": 25}[security]
+        self.from_addr = from_addr
+        self.from_name = from_name
+        self.security = security
+        self.username = username
+        self._password = password
+        self.timeout = timeout
+        self.cafile = cafile
+        self._conn: smtplib.SMTP | None = None
+
+    def __repr__(self) -> str:
+        # Never show the password, even in a debugger or a log line that prints the object.
+        return f"SmtpChannel({self.host}:{self.port}, security={self.security}, username={self.username!r})"
+
+    @property
+    def where(self) -> str:
+        return f"SMTP server {self.host}:{self.port}"
+
+    def deliver(self, messages: Sequence[Message]) -> list[DeliveryError | None]:
+        """Send every message over one connection; one result per message, in order.
+
+        If the connection cannot be opened, every remaining message gets that same transient error
+        rather than each waiting out its own timeout. A connection lost mid-batch is reopened for the
+        next message.
+        """
+        results: list[DeliveryError | None] = []
+        for index, message in enumerate(messages):
+            try:
+                self._connection()
+            except DeliveryError as err:
+                results.extend([err] * (len(messages) - index))
+                break
+            results.append(self._send_one(message))
+        return results
+
+    def close(self) -> None:
+        """Say QUIT politely; a server that is already gone is not an error here."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            conn.quit()
+        except (smtplib.SMTPException, OSError):
+            conn.close()
+
+    def _tls_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.cafile)
+
+    def _connection(self) -> smtplib.SMTP:
+        """The open connection, opening and logging in on first use (or after a drop)."""
+        if self._conn is None:
+            self._conn = self._open()
+        return self._conn
+
+    def _open(self) -> smtplib.SMTP:
+        conn = None
+        try:
+            conn = self._connect()
+            if self.username:
+                conn.login(self.username, self._password or "")
+            return conn
+        except OSError as err:  # smtplib's and ssl's errors are all OSErrors
+            if conn is not None:
+                conn.close()
+            raise self._connection_error(err) from None
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.security == "ssl":
+            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self._tls_context())
+        conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        if self.security == "starttls":
+            conn.starttls(context=self._tls_context())
+        return conn
+
+    def _connection_error(self, err: Exception) -> DeliveryError:
+        """Classify a failure to connect, secure or log in. Messages name the server, never the password."""
+        if isinstance(err, smtplib.SMTPAuthenticationError):
+            return DeliveryError(
+                f"{self.where} refused the login for user {self.username!r} "
+                f"({err.smtp_code}); check smtp.username and the password",
+                permanent=not _is_transient_code(err.smtp_code))  # 454 is a temporary auth failure
+        if isinstance(err, smtplib.SMTPNotSupportedError):
+            return self._not_supported_error(err)
+        if isinstance(err, ssl.SSLCertVerificationError):
+            return DeliveryError(
+                f"{self.where}: TLS certificate not trusted ({err.verify_message}); "
+                "set smtp.cafile to the office CA or fix the server certificate", permanent=True)
+        if isinstance(err, smtplib.SMTPResponseException):
+            return DeliveryError(f"{self.where} answered {err.smtp_code} {_response_text(err)}",
+                                 permanent=not _is_transient_code(err.smtp_code))
+        if _timed_out(err):
+            return DeliveryError(f"{self.where}: no answer within {self.timeout} s; will retry")
+        return DeliveryError(f"{self.where}: cannot connect ({type(err).__name__}: {err}); will retry")
+
+    def _not_supported_error(self, err: smtplib.SMTPNotSupportedError) -> DeliveryError:
+        """The server lacks STARTTLS or AUTH: a config mismatch that retrying cannot fix."""
+        if "AUTH" in str(err):
+            return DeliveryError(f"{self.where} does not offer login (AUTH); remove smtp.username "
+                                 "or use the server's submission port", permanent=True)
+        return DeliveryError(f"{self.where} does not offer STARTTLS; set smtp.security to match "
+                             "the server (ssl for port 465, none for a trusted local relay)", permanent=True)
+
+    def _send_one(self, message: Message) -> DeliveryError | None:
+        """Send one message on the open connection and classify what the server said."""
+        try:
+            if not message.to:
+                raise DeliveryError(f"message {message.key!r} has no email address to send to; "
+                                    "add one to the unit's contacts", permanent=True)
+            email = build_email(message, self.from_addr, self.from_name)
+            refused = self._conn.send_message(email)
+        except DeliveryError as err:
+            return err
+        except smtplib.SMTPRecipientsRefused as err:
+            return self._refused(err.recipients, delivered_to_others=False)
+        except smtplib.SMTPServerDisconnected:
+            self._conn = None  # reopen for the next message; this one may or may not have arrived
+            return DeliveryError(f"{self.where} closed the connection while sending; will retry")
+        except smtplib.SMTPResponseException as err:
+            self._reset_after(err)
+            return DeliveryError(f"{self.where} answered {err.smtp_code} {_response_text(err)}",
+                                 permanent=not _is_transient_code(err.smtp_code))
+        except OSError as err:
+            self._drop()
+            return DeliveryError(f"{self.where}: connection failed while sending ({type(err).__name__}); will retry")
+        if refused:
+            return self._refused(refused, delivered_to_others=True)
+        return None
+
+    def _refused(self, refused: dict, delivered_to_others: bool) -> DeliveryError:
+        """Refused recipients: transient only when every refusal was a 4xx (mailbox busy, greylisting).
+
+        A 5xx for any address means the address is wrong; retrying would only repeat the message to the
+        recipients that did accept it, so that is permanent and the digest shows it to a person.
+        """
+        parts = [f"{addr} ({code} {_as_text(text)})" for addr, (code, text) in refused.items()]
+        transient = all(_is_transient_code(code) for code, _ in refused.values())
+        note = "; delivered to the other recipients" if delivered_to_others else ""
+        fix = "will retry" if transient else "fix the address in the unit directory"
+        return DeliveryError(f"{self.where} refused {', '.join(parts)}{note}; {fix}", permanent=not transient)
+
+    def _reset_after(self, err: smtplib.SMTPResponseException) -> None:
+        """After a refused transaction, RSET so the next message starts clean; 421 means the server left."""
+        if err.smtp_code == 421:
+            self._drop()
+            return
+        try:
+            self._conn.rset()
+        except (smtplib.SMTPException, OSError):
+            self._drop()
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+
+def _timed_out(err: BaseException) -> bool:
+    """True for a timeout, also when smtplib wrapped it as "Connection unexpectedly closed: timed out"."""
+    return isinstance(err, TimeoutError) or isinstance(err.__context__, TimeoutError)
+
+
+def _as_text(value) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
