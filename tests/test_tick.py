@@ -1,0 +1,210 @@
+"""Issue 3's guarantees, end to end: seed 002 imported, the clock stepped one day at a time, mail to a
+real SMTP server (aiosmtpd) and robots to a real local HTTP server that checks signatures."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from reminder import store
+from reminder.config import load_config
+from reminder.digest import build_context, run_digest
+from reminder.ingest import read_plan
+from reminder.tick import run_tick
+from tests.conftest import seed_path
+from tests.servers import HttpServer, Reply, SmtpServer, dingtalk_robot, feishu_robot
+
+TZ = ZoneInfo("Asia/Shanghai")
+FINANCE = "caizheng@rongjiang.example"
+
+
+def at(day: date, hour: int = 10) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=TZ)
+
+
+def days(start: date, end: date, skip=()):
+    while start <= end:
+        if start not in skip:
+            yield start
+        start += timedelta(days=1)
+
+
+def write_config(tmp_path, smtp_port=None, extra="", fallback=True):
+    smtp = f"""
+[smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+security = "none"
+from_addr = "reminder@rongjiang.example"
+from_name = "榕江县政务公开办"
+""" if smtp_port else ""
+    text = f"""
+database = "{tmp_path / 'reminder.db'}"
+send_hour = 9
+{'fallback_channel = "file"' if fallback else ''}
+
+[policy]
+remind_days_before = [30, 7, 1]
+overdue_repeat_days = 7
+escalate_after_days = 14
+max_attempts = 3
+retry_base_seconds = 60
+
+[office]
+name = "榕江县政务公开办"
+emails = ["office@rongjiang.example"]
+
+[file]
+dir = "{tmp_path / 'outbox'}"
+{smtp}
+[[units]]
+name = "县财政局"
+emails = ["{FINANCE}"]
+{extra}
+"""
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def setup(tmp_path, env=None, **kw):
+    config = load_config(write_config(tmp_path, **kw), env=env or {})
+    db = store.open_db(config.database)
+    store.import_plans(db, [read_plan(seed_path("002"))], at(date(2021, 6, 1), 8))
+    return config, db
+
+
+def mails_to(smtp, address):
+    found = []
+    for m in smtp.handler.messages:
+        if address in m["to"]:
+            found.append(email.message_from_bytes(m["data"], policy=email.policy.default))
+    return found
+
+
+def finance_notices(db):
+    return [dict(r) for r in db.query(
+        """SELECT n.stage, n.fire_at, n.late FROM notices n JOIN assignments a ON a.id = n.assignment_id
+           JOIN tasks t ON t.id = a.task_id WHERE a.unit = '县财政局' AND t.number = '6' ORDER BY n.id""")]
+
+
+def test_stepping_through_the_year_sends_each_stage_once_and_done_stops_it(tmp_path):
+    with SmtpServer() as smtp:
+        config, db = setup(tmp_path, smtp_port=smtp.port)
+        digests = {}
+        for day in days(date(2021, 6, 1), date(2022, 1, 31)):
+            run_tick(db, config, at(day))
+            if day in (date(2021, 11, 10), date(2021, 11, 16)):
+                digests[day] = build_context(db, config, at(day, 16))
+            if day == date(2021, 11, 20):
+                store.record_progress(db, store.find_assignment(db, "6", "县财政局")["id"], "done", "已公开", at(day, 11))
+        mails = mails_to(smtp, FINANCE)
+    stages = [(n["stage"], n["fire_at"][:10]) for n in finance_notices(db)]
+    # due 2021-10-30 is a Saturday: effectively Monday 2021-11-01 (fire times are 09:00 Beijing = 01:00 UTC)
+    assert stages == [("reminder", "2021-09-30"), ("reminder", "2021-10-25"), ("reminder", "2021-10-29"),
+                      ("due", "2021-11-01"), ("overdue", "2021-11-08"), ("escalation", "2021-11-15"),
+                      ("overdue", "2021-11-15")]
+    assert len(mails) == 6  # three reminders, the due day, two overdue notices; nothing after done
+    subjects = [m["subject"] for m in mails]
+    assert all("县财政局" in s for s in subjects)
+    assert subjects[3].startswith("【到期提醒】") and subjects[4].startswith("【逾期提醒】")
+    first = mails[0]
+    assert first["To"] == FINANCE
+    assert "榕江县政务公开办" in str(first["From"])
+    assert first.get_body(("plain",)) is not None and first.get_body(("html",)) is not None
+    assert "2021年11月1日" in first.get_body(("plain",)).get_content()
+    # the digest lists it as overdue, and escalated once past the threshold
+    ten = {g["unit"]: g["items"] for g in digests[date(2021, 11, 10)]["overdue"]}
+    sixteen = {g["unit"]: g["items"] for g in digests[date(2021, 11, 16)]["overdue"]}
+    assert [(i["task_number"], i["days_overdue"], i["escalated"]) for i in ten["县财政局"]] == [("6", 9, False)]
+    assert [(i["task_number"], i["days_overdue"], i["escalated"]) for i in sixteen["县财政局"]] == [("6", 15, True)]
+
+
+def test_a_week_down_coalesces_to_the_latest_stage_marked_late_and_ticks_are_idempotent(tmp_path):
+    with SmtpServer() as smtp:
+        config, db = setup(tmp_path, smtp_port=smtp.port)
+        down = set(days(date(2021, 9, 25), date(2021, 10, 5)))
+        for day in days(date(2021, 6, 1), date(2021, 10, 5), skip=down):
+            run_tick(db, config, at(day))
+        before = len(smtp.handler.messages)
+        report = run_tick(db, config, at(date(2021, 10, 6)))
+        after_first = len(smtp.handler.messages)
+        again = run_tick(db, config, at(date(2021, 10, 6)))
+        assert again.notices == 0 and again.messages == 0
+        assert len(smtp.handler.messages) == after_first
+    assert report.messages > 0 and after_first > before
+    rows = [dict(r) for r in db.query(
+        """SELECT t.number, a.unit, n.stage, n.late, n.fire_at FROM notices n JOIN assignments a ON a.id = n.assignment_id
+           JOIN tasks t ON t.id = a.task_id WHERE t.number IN ('17', '24', '26', '31') AND n.fire_at >= '2021-09-24'""")]
+    by_assignment = {}
+    for row in rows:
+        by_assignment.setdefault((row["number"], row["unit"]), []).append(row)
+    assert by_assignment, "tasks due on 2021-09-30 must be mentioned after the downtime"
+    for key, notices in by_assignment.items():
+        # the 1-day reminder (09-29) fell in the downtime and is coalesced into the due notice, sent late
+        assert [(n["stage"], n["late"]) for n in notices] == [("due", 1)], key
+
+
+def test_robots_get_signed_messages_and_failures_retry_then_die_and_reach_the_digest(tmp_path):
+    with HttpServer() as http:
+        http.routes["/ding"] = dingtalk_robot("ding-secret")
+        http.routes["/feishu"] = feishu_robot("feishu-secret")
+        http.routes["/broken"] = lambda request: Reply(500, {"error": "down"})
+        http.routes["/errcode"] = lambda request: Reply(200, {"errcode": 130101, "errmsg": "send too fast"})
+        extra = f"""
+[[units]]
+name = "县政府办公室"
+webhooks = [{{ kind = "dingtalk", url = "{http.url('/ding')}?access_token=t1", secret_env = "DING_SECRET" }}]
+
+[[units]]
+name = "县公安局"
+webhooks = [{{ kind = "feishu", url = "{http.url('/feishu')}", secret_env = "FEISHU_SECRET" }}]
+
+[[units]]
+name = "县卫生健康局"
+webhooks = [{{ kind = "generic", url = "{http.url('/broken')}" }}]
+
+[[units]]
+name = "县司法局"
+webhooks = [{{ kind = "dingtalk", url = "{http.url('/errcode')}?access_token=t2" }}]
+"""
+        env = {"DING_SECRET": "ding-secret", "FEISHU_SECRET": "feishu-secret"}
+        config, db = setup(tmp_path, env=env, extra=extra)
+        now = at(date(2021, 7, 1))
+        run_tick(db, config, now)
+        for minutes in (2, 5, 10, 20):
+            run_tick(db, config, now + timedelta(minutes=minutes))
+        assert http.received("/ding") and http.received("/feishu")
+        assert len(http.received("/broken")) == 3 and len(http.received("/errcode")) == 3  # max_attempts
+    statuses = {(m["unit"], m["status"]) for m in store.list_messages(db)}
+    assert ("县政府办公室", "sent") in statuses and ("县公安局", "sent") in statuses
+    assert ("县卫生健康局", "dead") in statuses and ("县司法局", "dead") in statuses
+    attempts = [dict(r) for r in db.query(
+        "SELECT d.at FROM deliveries d JOIN messages m ON m.id = d.message_id WHERE m.unit = '县卫生健康局' ORDER BY d.id")]
+    gaps = [datetime.fromisoformat(b["at"]) - datetime.fromisoformat(a["at"]) for a, b in zip(attempts, attempts[1:])]
+    assert all(g >= timedelta(minutes=1) for g in gaps)  # backoff, no hot loop
+    failed = build_context(db, config, now + timedelta(hours=6))["failed"]
+    assert {f["unit"] for f in failed} == {"县卫生健康局", "县司法局"}
+    assert all("secret" not in f["last_error"] for f in failed)
+
+
+def test_unit_without_contact_is_unroutable_in_the_digest_and_inferred_dates_are_said(tmp_path):
+    config, db = setup(tmp_path, fallback=False, smtp_port=2525)  # dry runs and no due mail: nothing connects
+    plan = tmp_path / "plan.txt"
+    plan.write_text("某县2021年政务公开任务分工\n| 序号 | 具体任务 | 责任单位 | 完成时限 |\n"
+                    "| 1 | 做好某项工作。 | 县财政局 | 按要求 |\n", encoding="utf-8")
+    store.import_plans(db, [read_plan(plan)], at(date(2021, 6, 1), 8))
+    report = run_tick(db, config, at(date(2021, 12, 31)), dry_run=True)
+    finance = [p for p in report.preview if p["unit"] == "县财政局"]
+    assert finance and "推定" in finance[0]["text"]
+    run_tick(db, config, at(date(2021, 7, 1)))
+    unroutable = {u["unit"] for u in build_context(db, config, at(date(2021, 7, 1), 16))["unroutable"]}
+    assert "县政府办公室" in unroutable and "县财政局" not in unroutable
+    routes = {r["route"] for r in db.query("SELECT route FROM notices WHERE unit = '县政府办公室'")}
+    assert routes == {"unroutable"}
+    summary = run_digest(db, config, at(date(2021, 7, 1), 16), dry_run=True)
+    assert "县政府办公室" in summary["text"] and summary["unroutable"] > 0
