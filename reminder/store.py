@@ -1028,6 +1028,10 @@ def list_plans(db: sqlite_utils.Database) -> list[dict]:
 # --------------------------------------------------------------------------------------------------
 # Planning: what the planner needs, and writing what it decided (issue 3).
 
+LOOK_NOW = timestamp(datetime(1970, 1, 1, tzinfo=timezone.utc))
+"""``next_check_at`` for "plan this again at the next tick, whatever its time" (a report, an event)."""
+
+
 def due_assignments(db: sqlite_utils.Database, now: datetime, limit: int | None = None) -> list[dict]:
     """Assignments whose ``next_check_at`` has come, with their task, plan, last report and events.
 
@@ -1231,7 +1235,7 @@ def record_progress(db: sqlite_utils.Database, assignment_id: int, kind: str, no
                           WHERE id = ?""", [when, when, when, assignment_id])
         else:
             db.execute("""UPDATE assignments SET status = 'open', done_at = NULL, updated_at = ?, next_check_at = ?
-                          WHERE id = ?""", [when, when, assignment_id])
+                          WHERE id = ?""", [when, LOOK_NOW, assignment_id])
 
 
 def record_event(db: sqlite_utils.Database, task_id: int, name: str, day: date, now: datetime) -> None:
@@ -1242,7 +1246,7 @@ def record_event(db: sqlite_utils.Database, task_id: int, name: str, day: date, 
                       ON CONFLICT (task_id, name) DO UPDATE SET date = excluded.date,
                       recorded_at = excluded.recorded_at""", [task_id, name, day.isoformat(), when])
         db.execute("UPDATE assignments SET next_check_at = ? WHERE task_id = ? AND removed_at IS NULL",
-                   [when, task_id])
+                   [LOOK_NOW, task_id])
 
 
 def plan_status(db: sqlite_utils.Database, plan: str | None = None) -> list[dict]:
