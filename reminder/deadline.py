@@ -284,6 +284,12 @@ class _Hit:
     inferred: bool = False
 
 
+def says_no_deadline(text: str) -> bool:
+    """True when the text explicitly means "no deadline" (及时, 按要求, --), as opposed to a
+    deadline we could not read; the ingest warns only about the latter."""
+    return normalize_with_map(text, drop_spaces=True)[0].strip(_STRIP) in NONE_PHRASES
+
+
 def _parse(text: str, plan_year: int, issued: date | None) -> Deadline:
     norm, index = normalize_with_map(text, drop_spaces=True)
     if norm.strip(_STRIP) in NONE_PHRASES:

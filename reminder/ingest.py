@@ -473,7 +473,7 @@ def _task_warnings(task: Task, draft: _Draft, issued: date | None) -> list[str]:
         warnings.append(f"{where}: no responsible unit found; assign one before reminders can go out")
     if not task.text:
         warnings.append(f"{where}: the requirement text is empty")
-    if draft.deadline_cell and task.deadline.kind is DeadlineKind.NONE:
+    if draft.deadline_cell and task.deadline.kind is DeadlineKind.NONE and not deadlines.says_no_deadline(draft.deadline_cell):
         warnings.append(f"{where}: deadline '{draft.deadline_cell}' could not be read; "
                         "the plan's default due date will apply until a person fixes it")
     if issued and task.deadline.due and task.deadline.due < issued:
