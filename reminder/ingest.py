@@ -45,7 +45,8 @@ HEADER_VOCABULARY: tuple[tuple[str, Role], ...] = (
     ("责任单位", Role.UNITS), ("落实单位", Role.UNITS), ("配合单位", Role.UNITS), ("协办单位", Role.UNITS),
     ("责任部门", Role.UNITS), ("配合部门", Role.UNITS), ("参与单位", Role.UNITS), ("承办单位", Role.UNITS),
     ("实施单位", Role.UNITS), ("负责单位", Role.UNITS), ("责任主体", Role.UNITS), ("责任科室", Role.UNITS),
-    ("时限", Role.DEADLINE), ("完成时间", Role.DEADLINE), ("时间要求", Role.DEADLINE),
+    ("时限", Role.DEADLINE), ("完成时间", Role.DEADLINE), ("时间要求", Role.DEADLINE), ("时间安排", Role.DEADLINE),
+    ("完成日期", Role.DEADLINE), ("截止时间", Role.DEADLINE), ("截止日期", Role.DEADLINE),
     ("时间节点", Role.DEADLINE), ("完成期限", Role.DEADLINE), ("进度安排", Role.DEADLINE),
     ("备注", Role.OTHER), ("完成情况", Role.OTHER), ("进展情况", Role.OTHER),
     # Text-like columns: the rightmost becomes the requirement text, the others sections.
@@ -53,9 +54,21 @@ HEADER_VOCABULARY: tuple[tuple[str, Role], ...] = (
     ("工作内容", Role.TEXT), ("主要任务", Role.TEXT), ("重点任务", Role.TEXT), ("工作措施", Role.TEXT),
     ("具体措施", Role.TEXT), ("工作要求", Role.TEXT), ("任务分工", Role.TEXT), ("目标任务", Role.TEXT),
     ("任务事项", Role.TEXT), ("工作事项", Role.TEXT), ("主要内容", Role.TEXT), ("重点工作", Role.TEXT),
+    ("具体内容", Role.TEXT), ("工作举措", Role.TEXT), ("主要措施", Role.TEXT), ("任务要求", Role.TEXT),
+    ("工作目标", Role.TEXT), ("任务名称", Role.TEXT),
     ("类别", Role.SECTION), ("重点领域", Role.SECTION), ("工作类别", Role.SECTION), ("任务类别", Role.SECTION),
     ("总体要求", Role.TEXT),
 )
+# Inline labels of plans written as paragraphs ("牵头单位：县财政局；完成时限：2021年底前").
+LABELS = {
+    "牵头单位": Role.LEAD, "牵头部门": Role.LEAD, "牵头": Role.LEAD,
+    "责任单位": Role.UNITS, "落实单位": Role.UNITS, "配合单位": Role.UNITS, "责任部门": Role.UNITS,
+    "协办单位": Role.UNITS, "参与单位": Role.UNITS,
+    "完成时限": Role.DEADLINE, "时限要求": Role.DEADLINE, "完成时间": Role.DEADLINE, "时间要求": Role.DEADLINE,
+    "时限": Role.DEADLINE, "截止时间": Role.DEADLINE,
+}
+LABEL_RE = re.compile(r"(?P<label>" + "|".join(sorted(LABELS, key=len, reverse=True)) + r")\s*[:：]\s*"
+                      r"(?P<value>[^；;）)\n]*)[；;）)]?")
 MAX_HEADER_CELL = 12  # header cells are short labels
 MAX_LABEL_EXTRA = 4   # "具体工作任务" is a label; "深化重点领域公开" is a heading that contains one
 
@@ -76,6 +89,7 @@ TASK_STYLES: tuple[re.Pattern, ...] = (
     re.compile(r"^([①-⑳])\s*"),
 )
 BARE_NUMBER = re.compile(r"^(\d{1,3})\s*[.．、]?$")
+CN_NUMBER_CELL = re.compile(r"^([一二三四五六七八九十]{1,3})\s*[.．、]?$")  # a 序号 cell written 一, 二 …
 MAX_NUMBER_JUMP = 5  # a number further ahead than this is more likely text ("100.5万") than a task
 
 YEAR = re.compile(r"(20\d\d)\s*年")
@@ -122,22 +136,34 @@ def build_plan(document: Document, plan_year: int | None = None) -> Plan:
     rows = [row for row in rows if any(row.cells)]
     header = _find_header(rows)
     if header is None:
-        raise InputError(
-            "no task table found: expected a header row naming the requirement, unit and deadline "
-            "columns (具体要求 / 责任单位 / 时限要求 …) followed by numbered tasks",
-            path=document.path,
-        )
-    preamble = [row.cells[0] for row in rows[: header.index] if len(row.cells) == 1]
-    trailer = [row.cells[0] for row in rows[header.index + 1 :] if len(row.cells) == 1]
+        drafts, ignored, first = _LabelledReader().read(rows)
+        if not drafts:
+            raise InputError(
+                "no task table found: expected a header row naming the requirement, unit and deadline "
+                "columns (具体要求 / 责任单位 / 时限要求 …) followed by numbered tasks, or numbered "
+                "paragraphs with labels such as 牵头单位：… 完成时限：…",
+                path=document.path,
+            )
+        before, after = rows[:first], []
+    else:
+        reader = _StreamReader(header) if header.stream else _TableReader(header)
+        drafts, ignored = reader.read(rows[header.index + 1 :])
+        if not drafts:
+            raise InputError(_no_tasks_message(rows, header), path=document.path, line=rows[header.index].line)
+        before, after = rows[: header.index], rows[header.index + 1 :]
+    return _assemble(document, before, after, drafts, ignored, plan_year)
+
+
+def _assemble(document: Document, before: list[Row], after: list[Row], drafts: list[_Draft],
+              ignored: list[Row], plan_year: int | None) -> Plan:
+    """Title, year and issue date from the text around the tasks; then the tasks themselves."""
+    preamble = [cell for cell in map(_lone_cell, before) if cell]
+    trailer = [cell for cell in map(_lone_cell, after) if cell]
     issued = _find_issued(preamble) or _find_issued(trailer[-8:])
     title = _find_title(preamble) or Path(document.path).stem
     year = plan_year or _find_year(title, preamble, issued)
     if year is None:
         raise InputError("cannot tell the plan year from the title or text; pass --plan-year", document.path)
-    reader = _StreamReader(header) if header.stream else _TableReader(header)
-    drafts, ignored = reader.read(rows[header.index + 1 :])
-    if not drafts:
-        raise InputError(_no_tasks_message(rows, header), path=document.path, line=rows[header.index].line)
     drafts = _qualify_restarted_numbers(drafts, document.path)
     tasks, warnings = _finish(drafts, year, issued)
     warnings = _numbering_warnings(drafts) + warnings + _ignored_warnings(ignored)
@@ -332,7 +358,7 @@ class _TableReader:
 
     def _tasks_in_row(self, row: Row, by_role: dict[Role, list[str]]) -> list[_Draft] | None:
         text = (by_role[Role.TEXT] or [""])[0]
-        number_cell = next((c for c in by_role[Role.NUMBER] if c), "")
+        number_cell = _arabic(next((c for c in by_role[Role.NUMBER] if c), ""))
         details = by_role[Role.LEAD] + by_role[Role.UNITS] + by_role[Role.DEADLINE]
         if not text and not number_cell and not any(details):
             return []  # a row of section headings only
@@ -440,6 +466,61 @@ def _split_numbered_lines(text: str, line: int, sections: _Sections, numbering: 
         else:
             return None  # text with no task number: not a task row
     return drafts or None
+
+
+class _LabelledReader:
+    """Plans written as numbered paragraphs rather than a table (messy text, notices pasted into a
+    page): "1. 做好……（牵头单位：县财政局；配合单位：县审计局；完成时限：2021年底前）". Labels may also
+    stand on lines of their own under the task. Only labelled tasks count, so a report with
+    numbered paragraphs but no unit or deadline labels is still refused."""
+
+    def __init__(self) -> None:
+        self.sections = _Sections()
+        self.numbering = _Numbering()
+
+    def read(self, rows: list[Row]) -> tuple[list[_Draft], list[Row], int]:
+        drafts: list[_Draft] = []
+        first = len(rows)
+        for index, row in enumerate(rows):
+            for line in " ".join(c for c in row.cells if c).split("\n"):
+                line = line.strip()
+                started = self._line(line, row.line, drafts)
+                if started and first == len(rows):
+                    first = index
+        labelled = [d for d in drafts if d.lead_cells or d.unit_cells or d.deadline_cell]
+        if len(labelled) < max(1, len(drafts) // 2):
+            return [], [], first
+        return drafts, [], first
+
+    def _line(self, line: str, number: int, drafts: list[_Draft]) -> bool:
+        numbered = self.numbering.match(line)
+        if numbered and (LABEL_RE.search(line) or not drafts or drafts[-1].text_lines):
+            self.numbering.accept(numbered[0])
+            draft = _Draft(number=numbered[0], line=number, section=self.sections.path)
+            drafts.append(draft)
+            _take_labels(draft, numbered[1])
+            return True
+        if _section_level(line) is not None and not LABEL_RE.match(line):
+            self.sections.enter(line, 0)
+        elif drafts and line:
+            _take_labels(drafts[-1], line)
+        return False
+
+
+def _take_labels(draft: _Draft, text: str) -> None:
+    """Move "牵头单位：…" style labels out of the text into the draft's unit and deadline fields."""
+    for found in LABEL_RE.finditer(text):
+        role, value = LABELS[found.group("label")], found.group("value").strip()
+        if role is Role.LEAD:
+            draft.lead_cells.append(value)
+        elif role is Role.UNITS:
+            draft.unit_cells.append(value)
+        elif not is_placeholder(value):
+            draft.deadline_cell = value
+    # the labels leave their brackets behind: "…工作。（" or "…工作。（）"
+    rest = re.sub(r"[（(]\s*(?:[）)]|$)", "", LABEL_RE.sub("", text).strip(" ；;，,")).strip(" ；;，,")
+    if rest:
+        draft.text_lines.append(rest)
 
 
 # --- drafts -> tasks ----------------------------------------------------------------------------
@@ -599,6 +680,13 @@ def _normalize_row(row: Row) -> Row:
     return Row(cells=cells, line=row.line)
 
 
+def _lone_cell(row: Row) -> str | None:
+    """The text of a row that holds one filled cell: a paragraph, or a title typed into A1 of a sheet
+    whose other columns are blank (not merged, so the reader gives the row the sheet's width)."""
+    filled = [cell for cell in row.cells if cell]
+    return filled[0] if len(filled) == 1 else None
+
+
 def _align(roles: tuple[Role, ...], cells: tuple[str, ...]) -> tuple[tuple[Role, ...], tuple[str, ...]]:
     """Line a row up with the header from the right, where the unit and deadline columns are.
 
@@ -617,8 +705,14 @@ def _section_level(text: str) -> int | None:
     return None
 
 
+def _arabic(cell: str) -> str:
+    """A 序号 cell written in Chinese numerals (十二) reads as its number (12)."""
+    found = CN_NUMBER_CELL.match(cell)
+    return str(textnorm.cn_to_int(found.group(1))) if found else cell
+
+
 def _number_value(token: str) -> int:
-    if token.isdigit():
+    if token.isdecimal():  # not isdigit(): ① is a "digit" to Unicode, but int() refuses it
         return int(token)
     return ord(token) - ord("①") + 1
 

@@ -22,6 +22,8 @@ RESPONSIBLE_SUFFIXES = (
     "按职能分工落实", "按职责分工落实", "按职责分工负责", "按职能分工负责", "分别负责", "共同负责",
     "配合落实", "负责落实", "具体落实", "组织落实", "抓好落实", "落实", "负责", "配合", "参与", "协同", "实施",
 )
+# Suffix words that say a unit only carries out or cooperates ("负责" alone says nothing either way).
+COOPERATING_WORDS = ("配合", "参与", "协同", "协助", "落实")
 # "区民政局、农业农村局等有关部门" -> the named ones; the "and others" tail names no one we can reach.
 ETC_SUFFIX = re.compile(r"等(其他|其它)?(有关|相关)?(部门|单位|机构|科室)*$")
 # Labels that some plans write inside a cell ("牵头单位：县财政局").
@@ -50,17 +52,18 @@ class UnitSplit:
 def split_units(lead_cells: list[str], unit_cells: list[str]) -> UnitSplit:
     """Read the lead column(s) and the other unit columns of one task.
 
-    Every unit in a lead column is a lead. In the other columns a 牵头 marker makes a lead; the
-    rest are responsible. Without any lead, every unit named is responsible (``lead_units`` empty).
+    A unit in a lead column is a lead unless its clause says it only cooperates (…配合). In the
+    other columns a 牵头 marker makes a lead; the rest are responsible. Without any lead, every unit
+    named is responsible (``lead_units`` empty).
     """
     leads: list[str] = []
     others: list[str] = []
     for cell in lead_cells:
-        for name, _ in _read_cell(cell):
-            leads.append(name)
+        for name, marker in _read_cell(cell):
+            (others if marker == RESPONSIBLE else leads).append(name)
     for cell in unit_cells:
-        for name, is_lead in _read_cell(cell):
-            (leads if is_lead else others).append(name)
+        for name, marker in _read_cell(cell):
+            (leads if marker == LEAD else others).append(name)
     leads = _unique(leads)
     return UnitSplit(lead_units=tuple(leads), units=tuple(_unique(leads + others)))
 
@@ -74,33 +77,40 @@ def is_group(name: str) -> bool:
     return bool(re.search(r"各|有关|相关|其他|其它|所有|全体", name))
 
 
-def _read_cell(cell: str) -> list[tuple[str, bool]]:
-    """One cell -> [(unit name, is_lead)] in the order written."""
+LEAD, RESPONSIBLE = "lead", "responsible"  # what a clause's marker says; None when it says nothing
+
+
+def _read_cell(cell: str) -> list[tuple[str, str | None]]:
+    """One cell -> [(unit name, marker)] in the order written."""
     if is_placeholder(cell):
         return []
-    named: list[tuple[str, bool]] = []
+    named: list[tuple[str, str | None]] = []
     for clause in _split_top_level(cell.strip(), _CLAUSE_SPLIT):
         named.extend(_read_clause(clause))
     return named
 
 
-def _read_clause(clause: str) -> list[tuple[str, bool]]:
+def _read_clause(clause: str) -> list[tuple[str, str | None]]:
     clause = clause.strip(" 　。.")
-    is_lead = False
+    marker: str | None = None
     if LEAD_LABEL.match(clause):
-        clause, is_lead = LEAD_LABEL.sub("", clause), True
-    clause = OTHER_LABEL.sub("", clause)
-    for marker in LEAD_MARKERS:
-        if clause.endswith(marker) and len(clause) > len(marker):
-            clause, is_lead = clause[: -len(marker)], True
+        clause, marker = LEAD_LABEL.sub("", clause), LEAD
+    elif OTHER_LABEL.match(clause):
+        clause, marker = OTHER_LABEL.sub("", clause), RESPONSIBLE
+    for word in LEAD_MARKERS:
+        if clause.endswith(word) and len(clause) > len(word):
+            clause, marker = clause[: -len(word)], LEAD
             break
-    clause = _strip_suffixes(clause)
+    stripped = _strip_suffixes(clause)
+    if marker is None and any(word in clause[len(stripped):] for word in COOPERATING_WORDS):
+        marker = RESPONSIBLE  # "…配合" under a lead column still only cooperates
+    clause = stripped
     names = []
     prefix = ""
     for item in _split_top_level(clause, _ITEM_SPLIT):
-        item_lead = is_lead
+        item_lead = marker
         if LEAD_NOTE.search(item):
-            item, item_lead = LEAD_NOTE.sub("", item), True
+            item, item_lead = LEAD_NOTE.sub("", item), LEAD
         name = _clean_name(item)
         if not name or is_placeholder(name):
             continue

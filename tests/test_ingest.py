@@ -214,3 +214,42 @@ def test_plan_without_a_year_needs_one(tmp_path):
         read_plan(write(tmp_path, text))
     plan = read_plan(write(tmp_path, text), plan_year=2024)
     assert plan.tasks[0].deadline.due == date(2024, 12, 31)
+
+
+LABELLED_PLAN = """某县2022年政务公开工作要点
+（2022年3月1日）
+一、推进重点领域信息公开
+1.做好财政预决算公开工作。（牵头单位：县财政局；配合单位：县审计局；完成时限：2022年9月底前）
+2.做好政府网站集约化工作，确保平稳运行。
+牵头单位：县政务服务中心
+完成时限：持续推进
+二、加强政策解读
+3.对重大政策开展解读。（责任单位：县直各部门；时间要求：每季度）
+"""
+
+
+def test_numbered_paragraphs_with_unit_and_deadline_labels(tmp_path):
+    plan = read_plan(write(tmp_path, LABELLED_PLAN))
+    assert (plan.title, plan.plan_year, plan.issued) == ("某县2022年政务公开工作要点", 2022, date(2022, 3, 1))
+    one, two, three = plan.tasks
+    assert one.text == "做好财政预决算公开工作。"
+    assert one.lead_units == ("县财政局",) and one.units == ("县财政局", "县审计局")
+    assert one.deadline.due == date(2022, 9, 30)
+    assert two.text == "做好政府网站集约化工作，确保平稳运行。"
+    assert two.lead_units == ("县政务服务中心",) and two.deadline.kind is DeadlineKind.ONGOING
+    assert three.section == ("二、加强政策解读",) and three.units == ("县直各部门",)
+    assert three.deadline.kind is DeadlineKind.RECURRING
+
+
+def test_numbered_paragraphs_without_labels_are_not_a_plan(tmp_path):
+    text = "某县2021年政务公开工作年度报告\n一、总体情况\n1.主动公开政府信息1893条。\n2.办理依申请公开23件。\n"
+    with pytest.raises(InputError, match="no task table found"):
+        read_plan(write(tmp_path, text))
+
+
+def test_chinese_numerals_in_the_number_column(tmp_path):
+    text = ("某县2021年政务公开任务分工\n| 序号 | 具体内容 | 责任单位 | 时间安排 |\n"
+            "| 一 | 任务甲。 | 县财政局 | 年底前 |\n| 二 | 任务乙。 | 县审计局 | 6月底前 |\n")
+    plan = read_plan(write(tmp_path, text))
+    assert [(t.number, t.text) for t in plan.tasks] == [("1", "任务甲。"), ("2", "任务乙。")]
+    assert plan.tasks[1].deadline.due == date(2021, 6, 30)

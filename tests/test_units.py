@@ -47,3 +47,10 @@ def test_no_lead_marker_means_every_unit_is_responsible():
     split = split_units([], ["县卫生健康局、县公安局、县市场监管局"])
     assert split.lead_units == ()
     assert split.units == ("县卫生健康局", "县公安局", "县市场监管局")
+
+
+def test_lead_column_that_also_names_cooperating_units():
+    split = split_units(["县财政局牵头，县审计局配合"], [])
+    assert split.lead_units == ("县财政局",)
+    assert split.units == ("县财政局", "县审计局")
+    assert split_units(["县财政局负责"], []).lead_units == ("县财政局",)
