@@ -105,16 +105,16 @@ class _Stage:
 
 def plan_assignment(state: AssignmentState, policy: Policy, calendar, now: datetime) -> Decision:
     """The items that should exist for ``state`` by ``now``, and when to look again."""
-    stages = _stages(state, policy, calendar, now)
-    fired = [s for s in stages if _fire_at(s.fire_on, policy) <= now]
-    pending = [s for s in stages if _fire_at(s.fire_on, policy) > now]
+    timed = [(s, _fire_at(s.fire_on, policy)) for s in _stages(state, policy, calendar, now)]
+    fired = [s for s, at in timed if at <= now]
+    pending = [at for s, at in timed if at > now]
     items = []
     unit_fired = [s for s in fired if s.stage in UNIT_STAGES]
     if unit_fired:
         latest = max(unit_fired, key=lambda s: (s.fire_on, UNIT_STAGES.index(s.stage)))
         items.append(_item(state, latest, policy, now))
     items.extend(_item(state, s, policy, now) for s in fired if s.stage in OFFICE_STAGES)
-    next_at = min((_fire_at(s.fire_on, policy) for s in pending), default=None)
+    next_at = min(pending, default=None)
     return Decision(items=tuple(items), next_check_at=next_at)
 
 

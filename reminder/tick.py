@@ -8,9 +8,11 @@ the second time: notices and messages are keyed, and only missing ones are inser
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 
 from reminder import outbox, planner, store
 from reminder.model import Deadline
@@ -44,18 +46,52 @@ def state_of(row: dict) -> planner.AssignmentState:
     report = row.get("last_report_at")
     return planner.AssignmentState(
         assignment_id=row["assignment_id"], task_id=row["task_id"], unit=row["unit"], plan_year=row["plan_year"],
-        deadline=Deadline.from_dict(json.loads(row["deadline"])), status=row["status"],
+        deadline=_deadline(row["deadline"]), status=row["status"],
         started_at=datetime.fromisoformat(row["created_at"]),
         last_report_at=datetime.fromisoformat(report) if report else None,
         events={name: date.fromisoformat(day) for name, day in row.get("events", {}).items()})
 
 
+@lru_cache(maxsize=4096)
+def _deadline(stored: str) -> Deadline:
+    """A task's stored deadline JSON, parsed once: every unit of a task (and many tasks) share it.
+    Safe to share because a Deadline is frozen."""
+    return Deadline.from_dict(json.loads(stored))
+
+
+_renderers: dict = {}
+
+
+def shared_renderer(templates):
+    """A Renderer kept across ticks, so a daemon compiles its templates once, not at every tick.
+
+    Jinja reloads a template whose file changed; a file added to, removed from or changed in the
+    user's ``templates`` folder also gives a fresh Renderer (the key lists the folder), so what is
+    rendered is exactly what a Renderer made now would render.
+    """
+    from reminder.render import Renderer
+
+    key = (templates, _listing(templates))
+    if key not in _renderers:
+        _renderers.clear()
+        _renderers[key] = Renderer(templates)
+    return _renderers[key]
+
+
+def _listing(folder) -> tuple:
+    if folder is None:
+        return ()
+    try:
+        with os.scandir(folder) as entries:
+            return tuple(sorted((e.name, e.stat().st_mtime_ns, e.stat().st_size) for e in entries))
+    except OSError:
+        return ("unreadable",)  # Renderer reports the folder's problem itself
+
+
 def run_tick(db, config, now: datetime, *, dry_run: bool = False, deliver: bool = True,
              holder: str = "tick", renderer=None, should_stop=lambda: False) -> TickReport:
     """Plan every assignment that is due for a look, queue one message per unit and route, deliver."""
-    from reminder.render import Renderer
-
-    renderer = renderer or Renderer(config.templates)
+    renderer = renderer or shared_renderer(config.templates)
     policy, calendar = policy_of(config), config.working_calendar()
     rows = store.due_assignments(db, now)
     decisions = [(row, planner.plan_assignment(state_of(row), policy, calendar, now)) for row in rows]
@@ -109,9 +145,8 @@ def unit_context(config, unit: str, pairs, now: datetime) -> dict:
 
 
 def _item_context(row: dict, item: planner.Item, today: date) -> dict:
-    deadline = json.loads(row["deadline"])
     return {"stage": _template_stage(item.stage), "plan_title": row["plan_title"], "task_number": row["number"],
-            "task_id": row["task_id"], "text": row["text"], "deadline_text": deadline.get("text") or "",
+            "task_id": row["task_id"], "text": row["text"], "deadline_text": _deadline(row["deadline"]).text or "",
             "due": item.due, "due_inferred": item.due_inferred,
             "days_left": (item.due - today).days if item.due else None, "late": item.late,
             "milestone": item.milestone, "period": item.period}
