@@ -38,6 +38,7 @@ DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 WEBHOOK_KINDS = ("dingtalk", "wecom", "feishu", "generic")
 UNSIGNED_WEBHOOKS = ("wecom",)          # WeCom group robots have no signing secret
 FALLBACK_CHANNELS = ("file",)           # channels that need no per-unit contact
+WEBHOOK_TIMEOUT = 10.0                  # seconds; webhooks[].timeout
 YEAR_END = "year_end"
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -88,10 +89,13 @@ class WebhookConfig:
     url: str
     url_env: str | None = None  # the variable ``url`` was read from, if it came from the env
     secret: Secret | None = field(default=None, metadata={"toml": ("secret_env",)})
+    # Seconds to wait for the connection and again for the answer. A hung robot holds up the tick
+    # (every other unit's delivery waits behind it) for this long per message, so keep it short.
+    timeout: float = WEBHOOK_TIMEOUT
 
     def __repr__(self) -> str:
         return (f"WebhookConfig(kind={self.kind!r}, url={redact_url(self.url)!r}, "
-                f"url_env={self.url_env!r}, secret={self.secret!r})")
+                f"url_env={self.url_env!r}, secret={self.secret!r}, timeout={self.timeout!r})")
 
     __str__ = __repr__
 
@@ -401,7 +405,8 @@ def _webhook(t: _Table, env: Mapping[str, str]) -> WebhookConfig:
         raise _Invalid(f"{kind} robots do not sign requests; remove it", t.key("secret_env"))
     url, url_env = _webhook_url(t, env)
     hook = WebhookConfig(kind=kind, url=url, url_env=url_env,
-                         secret=_secret(t, "secret_env", env, "the signing secret"))
+                         secret=_secret(t, "secret_env", env, "the signing secret"),
+                         timeout=t.take("timeout", _number(1, 600), WEBHOOK_TIMEOUT))
     t.finish(forbidden={"secret": "secret_env"})
     return hook
 

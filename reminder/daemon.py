@@ -3,8 +3,10 @@
 * A tick runs at start-up (catching up whatever fell due while the service was down; the planner
   coalesces stale stages) and then every ``tick_seconds``; the digest runs daily at ``digest_hour``
   on working days. Jobs coalesce and never overlap.
-* Only one daemon delivers from one database: each tick renews a lease in the ``locks`` table. A
-  second daemon stands by while the lease is held and takes over once it expires (the first died).
+* Only one daemon delivers from one database: each tick renews a lease in the ``locks`` table, and
+  a long delivery renews it between batches. A second daemon stands by while the lease is held and
+  takes over once it expires (the first died); it then puts the messages the dead one had claimed
+  back in the queue at once. A daemon that finds mid-tick that it lost the lease stops delivering.
 * SIGTERM / SIGINT stop the scheduler after the batch in flight; claimed but unsent messages go
   back to the queue, and the lease is released so a successor can start at once.
 
@@ -19,6 +21,7 @@ import os
 import signal
 import socket
 import threading
+import time
 
 from reminder import clock, store
 
@@ -36,6 +39,7 @@ class Daemon:
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
         self.stopping = threading.Event()
         self.scheduler = None
+        self._renewed_at = 0.0  # time.monotonic() of the last lease renewal
 
     def run(self) -> None:
         """Block until SIGTERM/SIGINT."""
@@ -65,11 +69,15 @@ class Daemon:
         db = store.open_db(self.db_path)
         try:
             now = clock.now(self.config.timezone)
-            if not store.acquire_lock(db, LOCK_NAME, self.holder, now, self.lease_seconds):
+            if not self._lease(db, now):
                 held = store.lock_holder(db, LOCK_NAME) or {}
                 log.info("another daemon (%s) is delivering from this database; standing by", held.get("holder"))
                 return
-            report = run_tick(db, self.config, now, holder=self.holder, should_stop=self.stopping.is_set)
+            # This process delivers in one worker thread, so any message it still has claimed was left
+            # by a tick that failed midway (a lock past the busy timeout): queue it again now.
+            store.release_claims(db, self.holder)
+            report = run_tick(db, self.config, now, holder=self.holder,
+                              should_stop=lambda: self._should_stop(db))
             if report.notices or report.delivered.get("sent") or report.delivered.get("retry"):
                 log.info("tick: %s", report.as_dict() | {"preview": None})
         except Exception:
@@ -85,12 +93,36 @@ class Daemon:
             now = clock.now(self.config.timezone)
             if not self.config.working_calendar().is_workday(now.date()):
                 return
-            if store.acquire_lock(db, LOCK_NAME, self.holder, now, self.lease_seconds):
+            if self._lease(db, now):
                 log.info("digest: %s", run_digest(db, self.config, now, holder=self.holder))
         except Exception:
             log.exception("digest failed; it is rebuilt from the database next time")
         finally:
             db.close()
+
+    def _lease(self, db, now) -> bool:
+        """Take or renew the deliverer lease; taking it from a dead daemon frees what that one claimed."""
+        held = store.acquire_lock(db, LOCK_NAME, self.holder, now, self.lease_seconds, reclaim_messages=True)
+        if held:
+            self._renewed_at = time.monotonic()
+        return held
+
+    def _should_stop(self, db) -> bool:
+        """Asked before each batch: stop on SIGTERM, or once the lease is lost.
+
+        A delivery can outlast the lease (a slow mail server, hundreds of messages), and a standby
+        daemon would then take over and re-queue our claims while we are still sending them. So the
+        lease is renewed here, every third of its length; if another daemon has it already, we stop
+        and our remaining claims go back to the queue for it.
+        """
+        if self.stopping.is_set():
+            return True
+        if time.monotonic() - self._renewed_at < self.lease_seconds / 3:
+            return False
+        if self._lease(db, clock.now(self.config.timezone)):
+            return False
+        log.warning("the deliverer lease passed to another daemon during this tick; stopping delivery")
+        return True
 
     def _stop(self, signum, frame) -> None:
         log.info("signal %s: stopping after the batch in flight", signum)

@@ -3,8 +3,12 @@
 Record before you send: a message row exists (status pending) before any network call, and its
 fate is written after (sent, or pending again at a later time, or dead after the last attempt).
 Rows are never deleted. A deliverer claims rows with a conditional UPDATE, so two processes never
-send the same row; a row left in 'sending' by a deliverer that died is claimed again after a while,
-which is the one way a message can go out twice (at-least-once, bounded).
+send the same row. A row left in 'sending' by a deliverer that died is put back in the queue when
+another daemon takes over its expired lease (``store.acquire_lock``), or claimed again after ten
+minutes (a `reminder tick` that died). Only the batch in flight when it died can go out twice,
+since each batch's results are recorded as soon as it is done; the other repeat is a server that
+took a message but answered after the timeout. At-least-once, with bounded repeats that carry the
+same key (Message-ID, Idempotency-Key) so a receiver can drop them.
 
 Secrets never reach the database: a webhook's destination is stored redacted and looked up in the
 config again at delivery time.
@@ -152,7 +156,8 @@ def build_sender(config, channel: str, destination: str):
     if channel == "file":
         return build_channel("file", directory=destination or str(config.file.dir))
     hook = _find_webhook(config, channel, destination)
-    return build_channel(channel, url=hook.url, secret=hook.secret.reveal() if hook.secret else None)
+    return build_channel(channel, url=hook.url, secret=hook.secret.reveal() if hook.secret else None,
+                         timeout=hook.timeout)
 
 
 def _find_webhook(config, channel: str, destination: str):

@@ -1032,18 +1032,23 @@ LOOK_NOW = timestamp(datetime(1970, 1, 1, tzinfo=timezone.utc))
 """``next_check_at`` for "plan this again at the next tick, whatever its time" (a report, an event)."""
 
 
+DUE_ASSIGNMENTS_SQL = """
+    SELECT a.id AS assignment_id, a.task_id, a.unit, a.status, a.created_at, a.done_at,
+           t.deadline, t.number, t.text, t.kind, t.due AS task_due, t.inferred,
+           p.id AS plan_id, p.title AS plan_title, p.plan_year
+    FROM assignments a JOIN tasks t ON t.id = a.task_id JOIN plans p ON p.id = t.plan_id
+    WHERE a.next_check_at IS NOT NULL AND a.next_check_at <= ? AND a.removed_at IS NULL
+    ORDER BY a.next_check_at"""
+"""The planner's read (one parameter: now as :func:`timestamp`); ``EXPLAIN QUERY PLAN`` of it must
+show a SEARCH through ``assignments_next_check`` (bench/tick.py prints it)."""
+
+
 def due_assignments(db: sqlite_utils.Database, now: datetime, limit: int | None = None) -> list[dict]:
     """Assignments whose ``next_check_at`` has come, with their task, plan, last report and events.
 
     Reads through the partial index on ``next_check_at``, so the cost follows what is due.
     """
-    sql = """
-        SELECT a.id AS assignment_id, a.task_id, a.unit, a.status, a.created_at, a.done_at,
-               t.deadline, t.number, t.text, t.kind, t.due AS task_due, t.inferred,
-               p.id AS plan_id, p.title AS plan_title, p.plan_year
-        FROM assignments a JOIN tasks t ON t.id = a.task_id JOIN plans p ON p.id = t.plan_id
-        WHERE a.next_check_at IS NOT NULL AND a.next_check_at <= ? AND a.removed_at IS NULL
-        ORDER BY a.next_check_at""" + (f" LIMIT {int(limit)}" if limit else "")
+    sql = DUE_ASSIGNMENTS_SQL + (f" LIMIT {int(limit)}" if limit else "")
     rows = [dict(r) for r in db.query(sql, [timestamp(now)])]
     _attach_reports_and_events(db, rows)
     return rows
@@ -1103,13 +1108,13 @@ def record_tick(db: sqlite_utils.Database, notices: Sequence[dict], messages: Se
     """
     when = timestamp(now)
     inserted = 0
+    # executemany: one prepared statement for all rows (a tick writes thousands when many are due)
     with _write(db, "record planned notices"):
-        for notice in notices:
-            db.execute("""INSERT OR IGNORE INTO notices (key, assignment_id, unit, stage, period, due, inferred,
-                          late, milestone, fire_at, route, created_at)
-                          VALUES (:key, :assignment_id, :unit, :stage, :period, :due, :inferred, :late,
-                                  :milestone, :fire_at, :route, :created_at)""",
-                       {**notice, "created_at": when})
+        db.conn.executemany("""INSERT OR IGNORE INTO notices (key, assignment_id, unit, stage, period, due,
+                               inferred, late, milestone, fire_at, route, created_at)
+                               VALUES (:key, :assignment_id, :unit, :stage, :period, :due, :inferred, :late,
+                                       :milestone, :fire_at, :route, :created_at)""",
+                            ({**notice, "created_at": when} for notice in notices))
         for message in messages:
             cursor = db.execute("""INSERT OR IGNORE INTO messages (key, unit, channel, destination, subject,
                                    text, html, markdown, status, attempts, next_attempt_at, created_at)
@@ -1125,9 +1130,9 @@ def record_tick(db: sqlite_utils.Database, notices: Sequence[dict], messages: Se
                 marks = ",".join("?" * len(chunk))
                 db.execute(f"UPDATE notices SET message_id = ? WHERE key IN ({marks}) AND message_id IS NULL",
                            [message_id, *chunk])
-        for assignment_id, next_at in next_checks:
-            db.execute("UPDATE assignments SET next_check_at = ? WHERE id = ?",
-                       [timestamp(next_at) if next_at else None, assignment_id])
+        db.conn.executemany("UPDATE assignments SET next_check_at = ? WHERE id = ?",
+                            ((timestamp(next_at) if next_at else None, assignment_id)
+                             for assignment_id, next_at in next_checks))
     return inserted
 
 
@@ -1268,10 +1273,19 @@ def plan_status(db: sqlite_utils.Database, plan: str | None = None) -> list[dict
 # --------------------------------------------------------------------------------------------------
 # The single-deliverer lease, and digest snapshots.
 
-def acquire_lock(db: sqlite_utils.Database, name: str, holder: str, now: datetime, ttl_seconds: int) -> bool:
+def acquire_lock(db: sqlite_utils.Database, name: str, holder: str, now: datetime, ttl_seconds: int,
+                 *, reclaim_messages: bool = False) -> bool:
     """Take or renew the named lease; True when ``holder`` has it. An expired lease is taken over,
-    so a second daemon waits while the first renews, and takes over when the first dies."""
+    so a second daemon waits while the first renews, and takes over when the first dies.
+
+    With ``reclaim_messages``, taking the lease over from another holder also puts the messages that
+    holder left in 'sending' back in the queue, in the same transaction. Its lease expired, so it
+    stopped renewing it: it died (kill -9, power loss) or lost the database, and will never record
+    what became of them. Without this they would wait for :func:`claim_messages`' stale takeover
+    (ten minutes). The one message in flight when it died may go out twice; see ``reminder.outbox``.
+    """
     with _write(db, f"take the {name} lock"):
+        before = db.execute("SELECT holder FROM locks WHERE name = ?", [name]).fetchone()
         db.execute("""INSERT INTO locks (name, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?)
                       ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,
                           acquired_at = CASE WHEN locks.holder = excluded.holder THEN locks.acquired_at
@@ -1280,7 +1294,11 @@ def acquire_lock(db: sqlite_utils.Database, name: str, holder: str, now: datetim
                       WHERE locks.holder = excluded.holder OR locks.expires_at < excluded.acquired_at""",
                    [name, holder, timestamp(now), timestamp(now + timedelta(seconds=ttl_seconds))])
         row = db.execute("SELECT holder FROM locks WHERE name = ?", [name]).fetchone()
-    return bool(row) and row[0] == holder
+        held = bool(row) and row[0] == holder
+        if held and reclaim_messages and before and before[0] != holder:
+            db.execute("""UPDATE messages SET status = 'pending', claimed_by = NULL
+                          WHERE status = 'sending' AND claimed_by = ?""", [before[0]])
+    return held
 
 
 def release_lock(db: sqlite_utils.Database, name: str, holder: str) -> None:
