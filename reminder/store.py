@@ -1032,11 +1032,15 @@ LOOK_NOW = timestamp(datetime(1970, 1, 1, tzinfo=timezone.utc))
 """``next_check_at`` for "plan this again at the next tick, whatever its time" (a report, an event)."""
 
 
-DUE_ASSIGNMENTS_SQL = """
+_ASSIGNMENT_ROWS = """
     SELECT a.id AS assignment_id, a.task_id, a.unit, a.status, a.created_at, a.done_at,
            t.deadline, t.number, t.text, t.kind, t.due AS task_due, t.inferred,
            p.id AS plan_id, p.title AS plan_title, p.plan_year
     FROM assignments a JOIN tasks t ON t.id = a.task_id JOIN plans p ON p.id = t.plan_id
+"""
+"""An assignment with its task and plan: what the planner and the digest read (see ``state_of``)."""
+
+DUE_ASSIGNMENTS_SQL = _ASSIGNMENT_ROWS + """
     WHERE a.next_check_at IS NOT NULL AND a.next_check_at <= ? AND a.removed_at IS NULL
     ORDER BY a.next_check_at"""
 """The planner's read (one parameter: now as :func:`timestamp`); ``EXPLAIN QUERY PLAN`` of it must
@@ -1050,18 +1054,6 @@ def due_assignments(db: sqlite_utils.Database, now: datetime, limit: int | None 
     """
     sql = DUE_ASSIGNMENTS_SQL + (f" LIMIT {int(limit)}" if limit else "")
     rows = [dict(r) for r in db.query(sql, [timestamp(now)])]
-    _attach_reports_and_events(db, rows)
-    return rows
-
-
-def open_assignments(db: sqlite_utils.Database) -> list[dict]:
-    """Every open assignment with its task and plan, for the office digest."""
-    rows = [dict(r) for r in db.query("""
-        SELECT a.id AS assignment_id, a.task_id, a.unit, a.status, a.created_at, a.done_at,
-               t.deadline, t.number, t.text, t.kind, t.due AS task_due, t.inferred,
-               p.id AS plan_id, p.title AS plan_title, p.plan_year
-        FROM assignments a JOIN tasks t ON t.id = a.task_id JOIN plans p ON p.id = t.plan_id
-        WHERE a.status = 'open' AND a.removed_at IS NULL AND t.removed_at IS NULL""")]
     _attach_reports_and_events(db, rows)
     return rows
 
@@ -1333,11 +1325,7 @@ def tasks_needing_review(db: sqlite_utils.Database) -> list[dict]:
 
 def dated_assignments(db: sqlite_utils.Database, due_until: date) -> list[dict]:
     """Open assignments of dated tasks (fixed, none) due by ``due_until``, and relative ones with an event."""
-    rows = [dict(r) for r in db.query("""
-        SELECT a.id AS assignment_id, a.task_id, a.unit, a.status, a.created_at, a.done_at,
-               t.deadline, t.number, t.text, t.kind, t.due AS task_due, t.inferred,
-               p.id AS plan_id, p.title AS plan_title, p.plan_year
-        FROM assignments a JOIN tasks t ON t.id = a.task_id JOIN plans p ON p.id = t.plan_id
+    rows = [dict(r) for r in db.query(_ASSIGNMENT_ROWS + """
         WHERE a.status = 'open' AND a.removed_at IS NULL AND t.removed_at IS NULL
           AND ((t.kind IN ('fixed', 'none') AND t.due <= ?)
                OR (t.kind = 'relative' AND EXISTS (SELECT 1 FROM events e WHERE e.task_id = t.id)))""",
