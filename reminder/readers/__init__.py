@@ -28,8 +28,10 @@ from __future__ import annotations
 import io
 import os
 import re
+import struct
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -211,7 +213,55 @@ def check_zip(data: bytes, path: str) -> zipfile.ZipFile:
             raise InputError(f"has a member ({info.filename}) compressed {ratio:.0f} to 1 (more than "
                              f"{MAX_COMPRESSION_RATIO} to 1); refusing it as a possible zip bomb — re-save "
                              f"it from {app}", path)
+    for info in infos:
+        _check_member_size(data, info, path, kind, app)
     return archive
+
+
+_INFLATE_IN = 64 * 1024     # compressed bytes fed to zlib at a time
+_INFLATE_OUT = 1024 * 1024  # most bytes zlib may produce per call: memory stays bounded whatever the input
+
+
+def _check_member_size(data: bytes, info: zipfile.ZipInfo, path: str, kind: str, app: str) -> None:
+    """Refuse a member that unpacks to more than its declared size.
+
+    The checks above trust the sizes the archive declares, and a crafted zip can understate them:
+    zipfile (and so python-docx and openpyxl) then inflates the whole stream in one call before
+    cutting it to the declared size, so a 200 MB file could demand hundreds of gigabytes. Inflating
+    here in bounded steps, and stopping one step past the declared size, makes the declared sizes
+    true, so the limits above hold for what the readers will really unpack.
+    """
+    if info.compress_type == zipfile.ZIP_STORED:
+        return  # read as is, never more than its compressed size
+    if info.compress_type != zipfile.ZIP_DEFLATED:
+        raise InputError(f"has a member ({info.filename}) packed with a compression method Word and Excel do "
+                         f"not use; re-save it from {app}", path)
+    try:
+        if data[info.header_offset:info.header_offset + 4] != b"PK\x03\x04":
+            raise zlib.error("no local header where the directory says")
+        name_length, extra_length = struct.unpack_from("<HH", data, info.header_offset + 26)
+        start = info.header_offset + 30 + name_length + extra_length
+        stream = memoryview(data)[start:start + info.compress_size]
+        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        produced = 0
+        for offset in range(0, len(stream), _INFLATE_IN):
+            pending = stream[offset:offset + _INFLATE_IN]
+            while pending and produced <= info.file_size:
+                produced += len(inflater.decompress(pending, _INFLATE_OUT))
+                pending = inflater.unconsumed_tail
+            if inflater.eof or produced > info.file_size:
+                break
+        while not inflater.eof and produced <= info.file_size:  # output zlib still holds
+            chunk = inflater.decompress(b"", _INFLATE_OUT)
+            if not chunk:
+                break
+            produced += len(chunk)
+    except (zlib.error, struct.error) as err:
+        raise InputError(f"is not a valid {kind} (the zip archive is truncated or corrupt: {err}); "
+                         f"re-save it from {app}", path) from None
+    if produced > info.file_size:
+        raise InputError(f"has a member ({info.filename}) that unpacks to more than the {info.file_size} bytes "
+                         f"it declares; refusing it as a possible zip bomb — re-save it from {app}", path)
 
 
 def convert_with_libreoffice(data: bytes, path: str, target: str) -> bytes:

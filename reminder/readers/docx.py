@@ -58,11 +58,20 @@ def _open_body(data: bytes, path: str):
 
     check_zip(data, path)
     try:
-        return docx.Document(io.BytesIO(data)).element.body
+        body = docx.Document(io.BytesIO(data)).element.body
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, SyntaxError, EOFError,
             zlib.error) as err:
         raise InputError(f"is not a valid .docx ({type(err).__name__}: {err}); re-save it from Word "
                          f"(or WPS) as .docx", path) from None
+    except Exception:  # noqa: BLE001 - python-docx trusts the package's structure and fails in any way
+        # when a part is damaged (AttributeError on a foreign root element, TypeError on a broken
+        # relationship); whatever it raises, the file is what is wrong.
+        raise InputError("is not a valid .docx (a part inside it is damaged); re-save it from Word "
+                         "(or WPS) as .docx", path) from None
+    if body is None:
+        raise InputError("is not a valid .docx (its document part has no body); re-save it from Word "
+                         "(or WPS) as .docx", path)
+    return body
 
 
 def _blocks(parent) -> Iterator[list[str]]:

@@ -44,6 +44,10 @@ def _open_workbook(data: bytes, path: str):
             EOFError, zlib.error) as err:
         raise InputError(f"is not a valid .xlsx ({type(err).__name__}: {err}); re-save it from Excel "
                          f"(or WPS) as .xlsx", path) from None
+    except Exception:  # noqa: BLE001 - openpyxl trusts the package's structure (OSError "no valid
+        # workbook part", AttributeError on a foreign root element); whatever it raises, the file is wrong.
+        raise InputError("is not a valid .xlsx (a part inside it is damaged); re-save it from Excel "
+                         "(or WPS) as .xlsx", path) from None
 
 
 def _sheet_rows(sheet) -> list[Row]:
