@@ -160,13 +160,35 @@ def import_(ctx, files, plan_year, as_json, now_text):
     reports = store.import_plans(db, plans, _now(ctx, now_text),
                                  default_due=config.policy.default_due_date)
     for plan, report in zip(plans, reports):
+        unknown = _unknown_units(plan, config.directory)
         if as_json:
-            _print_json({**report.as_dict(), "warnings": list(plan.warnings)})
+            _print_json({**report.as_dict(), "warnings": list(plan.warnings),
+                         "unknown_units": [{"unit": unit, "tasks": numbers} for unit, numbers in unknown.items()]})
             continue
         for line in report.summary_lines():
             click.echo(line)
         for warning in plan.warnings:
             click.echo(f"warning: {plan.source}: {warning}", err=True)
+        for unit, numbers in unknown.items():
+            which = ("tasks " if len(numbers) > 1 else "task ") + ", ".join(numbers)
+            click.echo(f"warning: {plan.source}: unit '{unit}' ({which}) is not in the unit directory; it is "
+                       f"kept, but add it or an alias to [[units]] in the config so its reminders reach it", err=True)
+
+
+def _unknown_units(plan, directory) -> dict[str, list[str]]:
+    """Units the plan names that the config's directory does not know: {unit: [task numbers]}.
+
+    Empty when the config has no directory at all (nothing to compare with). Such units are still
+    imported; they are reported so that a typo or a new unit is fixed, not silently unroutable.
+    """
+    if not len(directory):
+        return {}
+    unknown: dict[str, list[str]] = {}
+    for task in plan.tasks:
+        for unit in task.units:
+            if directory.lookup(unit) is None:
+                unknown.setdefault(unit, []).append(task.number)
+    return unknown
 
 
 class _plain:

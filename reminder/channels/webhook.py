@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
+import re
 import string
 import time
 from datetime import datetime, timezone
@@ -21,6 +23,28 @@ import requests
 
 from ..errors import ConfigError, DeliveryError
 from ..model import Message
+
+
+class _HideRequestTargets(logging.Filter):
+    """Hide the path and query of every URL urllib3 logs, keeping scheme and host.
+
+    urllib3 logs each request at DEBUG (``"POST /robot/send?access_token=… HTTP/1.1" 200``), so a
+    daemon run with ``-v`` would write every robot's token into the service log. The arguments are
+    rewritten before formatting, whatever handler or level the operator configures.
+    """
+
+    _URL = re.compile(r"^((?:https?://[^/?#\s]+)?)[/?]\S*", re.IGNORECASE)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._URL.sub(r"\1/***", arg) if isinstance(arg, str) else arg
+                                for arg in record.args)
+        return True
+
+
+for _name in ("urllib3.connectionpool", "urllib3.poolmanager", "urllib3.util.retry"):
+    # A filter on a logger sees only the records logged on that very logger, hence each module's own.
+    logging.getLogger(_name).addFilter(_HideRequestTargets())
 
 
 def delivery_error(message: str, permanent: bool = False, retry_after: float | None = None) -> DeliveryError:
