@@ -7,6 +7,7 @@ Heavy modules are imported inside the command that needs them, so ``reminder --h
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date, datetime
 
@@ -442,7 +443,7 @@ def units_import(ctx, file, write):
     if not write:
         click.echo(units_to_toml(found))
         return
-    target = Path(ctx.obj["config_path"] or __import__("os").environ.get("REMINDER_CONFIG") or "config.toml")
+    target = Path(ctx.obj["config_path"] or os.environ.get("REMINDER_CONFIG") or "config.toml")
     text = target.read_text(encoding="utf-8") if target.exists() else ""
     merged, skipped = merge_units(text, found)
     target.write_text(merged, encoding="utf-8")
