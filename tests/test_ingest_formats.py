@@ -104,3 +104,26 @@ def test_html_page_table_with_rowspan_colspan_and_page_noise(tmp_path):
     assert three.units == ("县政府办公室",)
     assert three.section == ("二、平台建设",)
     assert all("99" not in t.text for t in plan.tasks)
+
+
+def test_legacy_doc_through_a_real_libreoffice(tmp_path):
+    """Runs where LibreOffice is installed: a real .doc made by LibreOffice, read back through it."""
+    import shutil
+    import subprocess
+
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        pytest.skip("LibreOffice is not installed; the command contract is tested in test_readers.py")
+    page = tmp_path / "source.html"
+    page.write_text("<html><body><p>某县2021年政务公开工作任务分工方案</p><table border=1>"
+                    "<tr><td>序号</td><td>具体任务</td><td>责任单位</td><td>完成时限</td></tr>"
+                    "<tr><td>1</td><td>推进预决算公开。</td><td>县财政局</td><td>2021年9月30日前</td></tr>"
+                    "</table></body></html>", encoding="utf-8")
+    subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path / 'profile'}",
+                    "--convert-to", "doc:MS Word 97", "--outdir", str(tmp_path / "out"), str(page)],
+                   capture_output=True, timeout=180, check=True)
+    legacy = tmp_path / "plan.doc"
+    (tmp_path / "out" / "source.doc").rename(legacy)
+    assert legacy.read_bytes()[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # a real OLE2 Word file
+    plan = read_plan(legacy)
+    assert [(t.number, t.units, t.deadline.due) for t in plan.tasks] == [("1", ("县财政局",), date(2021, 9, 30))]
