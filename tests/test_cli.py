@@ -130,3 +130,11 @@ def _dump(db_path):
     with sqlite3.connect(db_path) as conn:
         tables = [r[0] for r in conn.execute("select name from sqlite_master where type='table' order by name")]
         return {t: conn.execute(f"select * from [{t}] order by rowid").fetchall() for t in tables}
+
+
+def test_importing_several_files_shows_progress(db_path):
+    seeds = [str(seed_path(p)) for p in ("000", "001", "002", "003")]
+    result = CliRunner().invoke(cli, ["--db", str(db_path), "import", *seeds])
+    assert result.exit_code == 0, result.output
+    assert "reading" in result.output  # click's bar (plain on a pipe) on stderr, which CliRunner mixes in
+    assert result.output.count("created") == 4
