@@ -61,6 +61,8 @@ Judgement calls (documented so they can be changed in one place)
 
 from __future__ import annotations
 
+import contextlib
+
 import calendar
 import re
 from dataclasses import dataclass
@@ -142,6 +144,12 @@ ONGOING_CLAUSES = (
     "持续", "长期", "常态化", "日常",
 )
 ONGOING_CLAUSE_LEADS = ("并", "要", "需", "须", "应", "均", "且")
+
+# Whole short cells the general grammar leaves alone: month.day (9.30前), a year alone (2021年度:
+# within that year), and every n periods (每两个月), a recurrence with no Every value of its own.
+MONTH_DAY_CELL = re.compile(r"^(1[0-2]|0?[1-9])[./](3[01]|[12]\d|0?[1-9])日?(?:前|之前|以前|止)?$")
+YEAR_CELL = re.compile(r"^(20\d\d)年(?:度)?(?:内|底|末|底前|内完成)?$")
+EVERY_N_CELL = re.compile(r"^每(?:[两二三四五六七八九十]|\d{1,2})个?(?:月|季度|周|年)")
 
 # Whole cells that say there is no deadline.
 NONE_PHRASES = frozenset(
@@ -315,6 +323,23 @@ def _parse(text: str, plan_year: int, issued: date | None) -> Deadline:
     ongoing = _find_ongoing(work, long)
     if ongoing:
         return Deadline(text=text, kind=DeadlineKind.ONGOING, span=_orig(index, ongoing))
+    return Deadline(text=text, kind=DeadlineKind.NONE) if long else _short_cell(text, norm, index, plan_year)
+
+
+def _short_cell(text: str, norm: str, index: list[int], plan_year: int) -> Deadline:
+    """Whole-cell forms that only make sense in a deadline column: 9.30前, 2021年度, 每两个月."""
+    cell = norm.strip(_STRIP)
+    span = _orig(index, (norm.find(cell), norm.find(cell) + len(cell))) if cell else None
+    found = MONTH_DAY_CELL.match(cell)
+    if found:
+        with contextlib.suppress(ValueError):
+            due = date(plan_year, int(found.group(1)), int(found.group(2)))
+            return Deadline(text=text, kind=DeadlineKind.FIXED, due=due, inferred_year=True, span=span)
+    found = YEAR_CELL.match(cell)
+    if found and YEAR_WINDOW[0] <= int(found.group(1)) - plan_year <= YEAR_WINDOW[1]:
+        return Deadline(text=text, kind=DeadlineKind.FIXED, due=date(int(found.group(1)), 12, 31), span=span)
+    if EVERY_N_CELL.match(cell):
+        return Deadline(text=text, kind=DeadlineKind.RECURRING, every=Every.UNSPECIFIED, span=span)
     return Deadline(text=text, kind=DeadlineKind.NONE)
 
 

@@ -316,7 +316,7 @@ def test_relative(text: str, n: int, unit: OffsetUnit, after: str, span_text: st
 # ---------------------------------------------------------------------------------------------------------
 NONE = [
     "", " ", "--", "—", "——", "-", "/", "无", "及时", "立即", "按要求", "当场", "当场办结", "及时更新",
-    "\u3000", "？？？", "abc", "2021年", "2021年度", "上一年度", "2020年以来", "第32号",
+    "\u3000", "？？？", "abc", "上一年度", "2020年以来", "第32号",
     "自2022年1月1日起施行", "自2021年10月1日起", "2021年6月以来",
     "截至目前已完成80%的任务。",
     "2月30日前", "2021年13月", "2021.13.01", "9月31日前",
@@ -596,3 +596,27 @@ def test_date_with_marker_found_inside_any_sentence(day: date, punct: str, fille
     result = parse(text, PLAN_YEAR)
     assert result.due == day
     assert result.text[result.span[0]:result.span[1]] == f"{day.year}年{day.month}月{day.day}日前"
+
+
+
+# A deadline cell that is only a month.day, only a year, or every n periods (short cells only).
+@pytest.mark.parametrize("text, kind, due, every, inferred", [
+    ("9.30前", "fixed", date(2021, 9, 30), None, True),
+    ("12/31", "fixed", date(2021, 12, 31), None, True),
+    ("2021年", "fixed", date(2021, 12, 31), None, False),    # like a bare month: the period's last day
+    ("2021年度", "fixed", date(2021, 12, 31), None, False),
+    ("2022年底", "fixed", date(2022, 12, 31), None, False),
+    ("每两个月", "recurring", None, "unspecified", False),
+    ("每3个月报送", "recurring", None, "unspecified", False),
+    ("9.31前", "none", None, None, False),                   # no such day
+    ("13.40", "none", None, None, False),
+    ("2030年", "none", None, None, False),                   # outside the plan's window: a target, not a deadline
+])
+def test_whole_short_cells(text, kind, due, every, inferred):
+    result = parse(text, 2021)
+    assert (str(result.kind), result.due, result.every and str(result.every), result.inferred_year) == (
+        kind, due, every, inferred)
+
+
+def test_a_year_inside_a_sentence_is_still_not_a_deadline():
+    assert parse("建立本地区、本系统2021年政务公开工作重点任务台账，明确具体分工", 2021).kind is DeadlineKind.NONE
