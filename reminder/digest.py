@@ -16,6 +16,11 @@ from reminder import outbox, planner, store
 from reminder.model import Deadline
 
 DUE_SOON_DAYS = 7
+# Each section lists at most this many items (overdue: per unit too), most urgent first, and the
+# digest says how many it left out: at a million assignments an uncut digest is 10-17 MB, more
+# than mail servers accept.
+SECTION_LIMIT = 100
+PER_UNIT_LIMIT = 10
 # How far past the written date an effective due date can move (Spring Festival is the longest).
 HOLIDAY_SLACK_DAYS = 10
 
@@ -27,9 +32,7 @@ def build_context(db, config, now: datetime) -> dict:
     policy, calendar = policy_of(config), config.working_calendar()
     today = now.astimezone(config.zone).date()
     overdue, due_soon = _dated(db, policy, calendar, today)
-    return {
-        "office": config.office.name,
-        "now": now,
+    sections = {
         "overdue": overdue,
         "due_soon": due_soon,
         "silent": _silent(db, today),
@@ -39,6 +42,22 @@ def build_context(db, config, now: datetime) -> dict:
                     "attempts": m["attempts"], "last_error": m["last_error"] or ""}
                    for m in store.list_messages(db, status="dead")],
     }
+    totals = {key: len(items) for key, items in sections.items()}
+    totals["overdue"] = sum(len(group["items"]) for group in overdue)
+    return {"office": config.office.name, "now": now, **_cut(sections), "totals": totals, "limit": SECTION_LIMIT}
+
+
+def _cut(sections: dict) -> dict:
+    """Keep the most urgent items of each section (lists are already ordered by urgency)."""
+    cut = {key: items[:SECTION_LIMIT] for key, items in sections.items() if key != "overdue"}
+    groups, room = [], SECTION_LIMIT
+    for group in sections["overdue"]:
+        if room <= 0:
+            break
+        items = group["items"][: min(PER_UNIT_LIMIT, room)]
+        groups.append({**group, "items": items, "total": len(group["items"])})
+        room -= len(items)
+    return {**cut, "overdue": groups}
 
 
 def run_digest(db, config, now: datetime, *, dry_run: bool = False, holder: str = "digest", renderer=None) -> dict:
@@ -51,10 +70,7 @@ def run_digest(db, config, now: datetime, *, dry_run: bool = False, holder: str 
     day = now.astimezone(config.zone).date().isoformat()
     messages = [outbox.message_row(f"digest:{day}:{route.channel}:{route.destination}", config.office.name,
                                    route, rendered, []) for route in outbox.office_routes(config)]
-    summary = {"overdue": sum(len(u["items"]) for u in context["overdue"]), "due_soon": len(context["due_soon"]),
-               "silent": len(context["silent"]), "review": len(context["review"]),
-               "unroutable": len(context["unroutable"]), "failed": len(context["failed"]),
-               "subject": rendered.subject, "routes": len(messages)}
+    summary = {**context["totals"], "subject": rendered.subject, "routes": len(messages)}
     if dry_run:
         return {**summary, "text": rendered.text}
     summary["queued"] = store.record_tick(db, [], messages, [], now)

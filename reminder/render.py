@@ -84,6 +84,19 @@ class Rendered:
     markdown: str
 
 
+DIGEST_SECTIONS = {"overdue": "逾期任务", "due_soon": "近期到期", "silent": "未报送进展", "review": "需核对时限",
+                   "unroutable": "无联系方式单位", "failed": "发送失败消息"}
+
+
+def with_digest_totals(context: dict) -> dict:
+    """Fill ``totals``, ``limit`` and ``omitted_note`` for the digest templates."""
+    shown = {"overdue": sum(len(group["items"]) for group in context["overdue"]),
+             **{key: len(context[key]) for key in DIGEST_SECTIONS if key != "overdue"}}
+    totals = {**shown, **context.get("totals", {})}
+    omitted = [f"{DIGEST_SECTIONS[k]}{totals[k] - shown[k]}项" for k in DIGEST_SECTIONS if totals[k] > shown[k]]
+    return {**context, "totals": totals, "limit": context.get("limit", 0), "omitted_note": "、".join(omitted)}
+
+
 def packaged_dir() -> Path:
     """The folder of the packaged templates.
 
@@ -158,8 +171,12 @@ class Renderer:
         return self._render_set(UNIT_TEMPLATES, context)
 
     def render_digest(self, context: dict) -> Rendered:
-        """The office's escalation digest (context shape in the module docstring)."""
-        return self._render_set(DIGEST_TEMPLATES, context)
+        """The office's escalation digest (context shape in the module docstring).
+
+        ``totals`` (whole counts per section, when the lists were cut to a length a mail server
+        accepts) defaults to the lists' own lengths; ``omitted_note`` says what was cut.
+        """
+        return self._render_set(DIGEST_TEMPLATES, with_digest_totals(context))
 
     def _render_set(self, names: tuple[str, str, str], context: dict) -> Rendered:
         """Render the text, HTML and markdown templates; the subject comes from the text one."""

@@ -208,3 +208,20 @@ def test_unit_without_contact_is_unroutable_in_the_digest_and_inferred_dates_are
     assert routes == {"unroutable"}
     summary = run_digest(db, config, at(date(2021, 7, 1), 16), dry_run=True)
     assert "县政府办公室" in summary["text"] and summary["unroutable"] > 0
+
+
+def test_a_large_digest_is_cut_to_a_size_mail_servers_accept_and_says_what_it_left_out(tmp_path):
+    from reminder import digest
+
+    config, db = setup(tmp_path)
+    rows = "".join(f"| {n} | 任务{n}。 | 县单位{n % 30} | 2021年6月30日前 |\n" for n in range(1, 301))
+    plan = tmp_path / "big.txt"
+    plan.write_text("某县2021年政务公开任务清单\n| 序号 | 具体任务 | 责任单位 | 完成时限 |\n" + rows, encoding="utf-8")
+    store.import_plans(db, [read_plan(plan)], at(date(2021, 6, 1), 8))
+    summary = run_digest(db, config, at(date(2021, 12, 1), 16), dry_run=True)
+    context = build_context(db, config, at(date(2021, 12, 1), 16))
+    shown = sum(len(g["items"]) for g in context["overdue"])
+    assert context["totals"]["overdue"] >= 300 and shown == digest.SECTION_LIMIT
+    assert all(len(g["items"]) <= digest.PER_UNIT_LIMIT for g in context["overdue"])
+    assert f"逾期任务{context['totals']['overdue'] - shown}项" in summary["text"]
+    assert summary["subject"].startswith(f"【政务公开任务督办】2021年12月1日：逾期{context['totals']['overdue']}项")
