@@ -1,6 +1,6 @@
 """Benchmark: reminder.deadline.parse against dateparser on a generated corpus of deadline phrases.
 
-Run:  /work/venv/bin/python bench/deadlines.py [--repeat N]
+Run:  python bench/deadlines.py [--repeat N]
 
 The corpus is generated from templates x dates x numeral styles, each phrase with its expected kind and
 due date known at generation time: short deadline cells (fixed, ongoing, recurring, relative, none) and

@@ -1,6 +1,6 @@
 """Delivery throughput against local servers: SMTP (aiosmtpd) and a generic JSON webhook.
 
-    /work/venv/bin/python bench/deliver.py [--messages 2000] [--batch 100]
+    python bench/deliver.py [--messages 2000] [--batch 100]
 
 SMTP opens one connection per batch (as the outbox delivers), the webhook channel keeps one HTTP
 session for the run. Targets (issue 3): at least 100 messages/s over SMTP, 200/s to webhooks.

@@ -1,6 +1,6 @@
 """Memory and CPU of the daemon at rest, and how fast it stops on SIGTERM.
 
-    /work/venv/bin/python bench/idle.py [--tick-seconds 2] [--seconds 20]
+    python bench/idle.py [--tick-seconds 2] [--seconds 20]
 
 In a temporary folder this writes a config (SQLite database, ``fallback_channel = "file"``, so the
 notices become .eml files in ./outbox) and a small plan in the pipe-table format, imports the plan

@@ -1,6 +1,6 @@
 """Soak: a simulated year of daemon ticks on a large database; memory must not grow.
 
-    /work/venv/bin/python bench/soak.py [--assignments 1000000] [--days 365] [--start 2021-01-01]
+    python bench/soak.py [--assignments 1000000] [--days 365] [--start 2021-01-01]
                                         [--max-minutes 0] [--keep]
 
 The database comes from bench/tick.py's builder (the real schema through ``store.open_db``, bulk

@@ -1,6 +1,6 @@
 """Cost of one tick against a large database: it must follow what is due, not the database's size.
 
-    /work/venv/bin/python bench/tick.py [--sizes 10000,100000,1000000] [--few 1000] [--all-cap 100000]
+    python bench/tick.py [--sizes 10000,100000,1000000] [--few 1000] [--all-cap 100000]
 
 For each size N this builds a synthetic SQLite database (through ``store.open_db``, so the schema is
 the real one, then bulk ``executemany`` inserts in one transaction -- not the import path):
