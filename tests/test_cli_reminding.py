@@ -45,10 +45,9 @@ def test_done_stops_notices_and_status_shows_it(env):
     run("tick", "--now", "2021-09-30T10:00")
     result = run("done", "1", "--unit", "县财政局", "--note", "已完成")
     assert result.exit_code == 0 and "done" in result.output
-    after = json.loads(run("tick", "--now", "2021-10-20T10:00", "--json").output)
+    run("tick", "--now", "2021-10-20T10:00")
     units = {p["unit"] for p in json.loads(run("notices", "--json").output) if p["stage"] == "overdue"}
     assert "县财政局" not in units
-    assert after["notices"] >= 0
     status = json.loads(run("status", "--json").output)
     finance = next(r for r in status if r["unit"] == "县财政局")
     assert (finance["open"], finance["done"]) == (1, 1)
