@@ -390,14 +390,11 @@ def reopen(ctx, task, unit, note):
 @click.pass_context
 def event(ctx, task, name, day):
     """Record the date of the event a relative deadline counts from (印发后3个工作日内)."""
-    import json as _json
-
     from reminder import store
 
     db = _db(ctx)
     found = store.get_task(db, task)
-    deadline = _json.loads(found["deadline"]) if isinstance(found.get("deadline"), str) else found.get("deadline") or {}
-    name = name or ((deadline.get("offset") or {}).get("after") or "")
+    name = name or ((found["deadline"].get("offset") or {}).get("after") or "")
     if not name:
         raise click.UsageError(f"task {found['id']} has no relative deadline; pass --name")
     store.record_event(db, found["task_id"], name, _parse_date(day, "--date"), _now(ctx, None))

@@ -69,6 +69,8 @@ LABELS = {
 }
 LABEL_RE = re.compile(r"(?P<label>" + "|".join(sorted(LABELS, key=len, reverse=True)) + r")\s*[:：]\s*"
                       r"(?P<value>[^；;）)\n]*)[；;）)]?")
+NO_TASKS_MESSAGE = ("found a task table header but no numbered tasks under it; number the tasks (1. 2. …) "
+                    "or add a 序号 column")
 MAX_HEADER_CELL = 12  # header cells are short labels
 MAX_LABEL_EXTRA = 4   # "具体工作任务" is a label; "深化重点领域公开" is a heading that contains one
 
@@ -149,7 +151,7 @@ def build_plan(document: Document, plan_year: int | None = None) -> Plan:
         reader = _StreamReader(header) if header.stream else _TableReader(header)
         drafts, ignored = reader.read(rows[header.index + 1 :])
         if not drafts:
-            raise InputError(_no_tasks_message(rows, header), path=document.path, line=rows[header.index].line)
+            raise InputError(NO_TASKS_MESSAGE, path=document.path, line=rows[header.index].line)
         before, after = rows[: header.index], rows[header.index + 1 :]
     return _assemble(document, before, after, drafts, ignored, plan_year)
 
@@ -602,11 +604,6 @@ def _ignored_warnings(ignored: list[Row]) -> list[str]:
     where = f"line {ignored[0].line}" if len(ignored) == 1 else f"lines {ignored[0].line}-{ignored[-1].line}"
     return [f"{where}: {len(ignored)} row(s) outside any numbered task were not imported "
             f"(first: '{sample}')"]
-
-
-def _no_tasks_message(rows: list[Row], header: _Header) -> str:
-    return ("found a task table header but no numbered tasks under it; number the tasks (1. 2. …) "
-            "or add a 序号 column")
 
 
 # --- metadata -------------------------------------------------------------------------------------
