@@ -71,7 +71,7 @@ from datetime import date
 from reminder.model import Deadline, DeadlineKind, Every, Milestone, Offset, OffsetUnit
 from reminder.textnorm import cn_to_int, normalize_with_map
 
-__all__ = ["parse"]
+__all__ = ["parse", "looks_like_deadline", "says_no_deadline"]
 
 # =========================================================================================================
 # Vocabulary (data; the algorithm below only reads these tables)
@@ -290,6 +290,22 @@ class _Hit:
     is_range: bool = False
     due: date | None = None
     inferred: bool = False
+
+
+_WRITTEN_YEAR_RE = re.compile(r"(\d{4})\s*年")
+
+
+def looks_like_deadline(text: str) -> bool:
+    """True when ``text`` reads as a deadline whatever the plan year turns out to be.
+
+    The ingest asks this of a cell before it knows the plan's year (to tell a deadline cell from a
+    units cell). A year written in the text is taken as the plan year, so a written date is never
+    thrown out as "too far from the plan year"; without one, the year does not change the answer.
+    """
+    norm = normalize_with_map(text, drop_spaces=True)[0]
+    written = _WRITTEN_YEAR_RE.search(norm)
+    year = int(written.group(1)) if written else 2000
+    return parse(text, year).kind is not DeadlineKind.NONE
 
 
 def says_no_deadline(text: str) -> bool:

@@ -447,7 +447,7 @@ def _fill(draft: _Draft, expecting: list[Role], cell: str) -> None:
 
 
 def _looks_like_deadline(cell: str) -> bool:
-    return len(cell) <= 30 and deadlines.parse(cell, 2000).kind is not DeadlineKind.NONE
+    return len(cell) <= 30 and deadlines.looks_like_deadline(cell)
 
 
 def _split_numbered_lines(text: str, line: int, sections: _Sections, numbering: _Numbering) -> list[_Draft] | None:

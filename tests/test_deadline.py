@@ -620,3 +620,13 @@ def test_whole_short_cells(text, kind, due, every, inferred):
 
 def test_a_year_inside_a_sentence_is_still_not_a_deadline():
     assert parse("建立本地区、本系统2021年政务公开工作重点任务台账，明确具体分工", 2021).kind is DeadlineKind.NONE
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2031年9月30日前", True), ("2041年底前", True), ("年底前", True), ("持续推进", True), ("每季度", True),
+    ("县财政局", False), ("各镇（街、园区）", False), ("--", False),
+])
+def test_looks_like_deadline_does_not_depend_on_a_plan_year(text, expected):
+    from reminder.deadline import looks_like_deadline
+
+    assert looks_like_deadline(text) is expected

@@ -253,3 +253,27 @@ def test_chinese_numerals_in_the_number_column(tmp_path):
     plan = read_plan(write(tmp_path, text))
     assert [(t.number, t.text) for t in plan.tasks] == [("1", "任务甲。"), ("2", "任务乙。")]
     assert plan.tasks[1].deadline.due == date(2021, 6, 30)
+
+
+STREAM_PLAN_WITHOUT_UNITS_CELL = """某县2031年政务公开工作任务分工
+序号
+工作任务
+责任单位
+完成时限
+1
+做好预决算公开工作。
+县财政局
+2031年6月30日前
+2
+规范政务新媒体管理。
+2031年底前
+"""
+
+
+def test_a_deadline_cell_in_a_missing_units_place_is_read_as_the_deadline_whatever_its_year(tmp_path):
+    # Task 2 has no units cell: its deadline cell must not be taken for a unit, even though the
+    # year 2031 is far from any fixed year the ingest might guess before it knows the plan's.
+    plan = read_plan(write(tmp_path, STREAM_PLAN_WITHOUT_UNITS_CELL))
+    second = plan.tasks[1]
+    assert second.units == ()
+    assert second.deadline.due == date(2031, 12, 31)
