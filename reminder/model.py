@@ -63,7 +63,23 @@ class Offset(NamedTuple):
 
 
 class Deadline(NamedTuple):
-    """A parsed deadline; ``text`` and ``span`` keep where it came from so a person can check it."""
+    """A parsed deadline; ``text`` and ``span`` keep where it came from so a person can check it.
+
+    What ``due`` means depends on ``kind``:
+
+    - ``fixed``: the inclusive last day (the latest of ``milestones`` when there are several).
+    - ``recurring``: None when each period is simply due at its end (每季度, 每年至少1次). When the text
+      names a day inside each period (每月10日前, 每季度首月15日前, 每年1月31日前, 每周五), ``due`` is
+      the anchor of the series: the first such day on or after the reference day (``issued`` when it
+      falls in the plan year, else 1 January of the plan year) in a period whose month has that day,
+      so that ``due`` carries the day exactly as written. ``due.day`` is the day of the month (31
+      stands for the month's last day: 月底, 下旬); ``due.month``'s place inside its period (for
+      every="quarter", (month - 1) % 3) is the month within each period; for every="week",
+      ``due.weekday()`` is the weekday. Each period's due day is that month of the period, on
+      ``min(due.day, days in that month)``: ``reminder.deadline.period_due_dates`` computes them.
+      Known loss: a February day written for every year (每年2月底) keeps the 28th in leap years.
+    - ``ongoing``, ``relative``, ``none``: None (``offset`` holds a relative deadline's period).
+    """
 
     text: str
     kind: DeadlineKind

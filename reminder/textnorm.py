@@ -63,7 +63,9 @@ CN_DIGITS = {
 }
 # Chinese digits -> ASCII digits, for reading a year positionally in one translate; ASCII digits map to
 # "x" so that a mix (1二) is not taken for a number.
-_CN_DIGIT_TABLE = str.maketrans({**{ch: str(value) for ch, value in CN_DIGITS.items()}, **dict.fromkeys("0123456789", "x")})
+_CN_DIGIT_TABLE = str.maketrans(
+    {**{ch: str(value) for ch, value in CN_DIGITS.items()}, **dict.fromkeys("0123456789", "x")}
+)
 CN_UNITS = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000, "万": 10_000}
 # Single characters that stand for a whole number (廿 = 20, 卅 = 30, 卌 = 40).
 CN_TENS = {"廿": 20, "卅": 30, "卌": 40}
@@ -159,7 +161,8 @@ def normalize_with_optional_map(text: str, *, drop_spaces: bool = False) -> tupl
     if first is None:
         mapped = text
     else:  # translate from the first mapped character to the last (found by searching the reversed text)
-        start, end = first.start(), len(text) - compiled.translatable.search(text[::-1]).start()  # type: ignore[union-attr]
+        from_end = compiled.translatable.search(text[::-1])
+        start, end = first.start(), len(text) - from_end.start()  # type: ignore[union-attr]  # first found one
         mapped = text[:start] + text[start:end].translate(compiled.table) + text[end:]
     noise = _NOISE_AND_SPACE_RE if drop_spaces else _NOISE_RE
     if noise.search(mapped) is None:
