@@ -13,8 +13,8 @@ Algorithm
    ``12 月底前`` reads ``12月底前``), keeping a map back to the original for ``span``. Text with no
    character that needs it (most cells) is used as it is, without a map.
 2. A short text that is one date and nothing else (2021年9月30日前, 年底前: most deadline cells) is read
-   directly: ``TOKEN_RE.fullmatch``, the date's fields, its year, the result.
-3. Otherwise one pass of one regular expression (TOKEN_RE) over the text finds every token in order:
+   directly: ``CELL_DATE_RE.fullmatch``, the date's fields, its year, the result.
+3. Otherwise one pass of one regular expression (TOKEN) over the text finds every token in order:
    masks (document numbers 国办发〔2019〕54号 and titles in 《》, whose dates are not ours and are
    skipped), dates (DATE, with the deadline marker after them), recurrences (每季度, 按月, 定期), relative
    periods (5个工作日内) and ongoing words. Lookaheads on a token's first two characters let the regex
@@ -54,7 +54,8 @@ In short cells every date counts directly, so does an ongoing word that ends the
 Everywhere: a bare year (2021年政务公开工作要点, 2020年以来, 上一年度) is never a deadline; a date followed by
 起 / 以来 / 开始 / 施行 / 实施 / 之后 (自2022年1月1日起施行) is a start, not a deadline; a full date followed by
 印发 / 发布 / 签发 / 召开 is an event date; a written year outside plan_year-1 .. plan_year+5 is a target or
-a reference (到2035年 …), not a deadline of this plan; X前后 (around X) is not a deadline.
+a reference (到2035年 …), not a deadline of this plan; X前后 (around X: 12月20日前后, 春节前后) is an
+approximation, not a deadline, and is left for a person.
 
 Named holidays
 --------------
@@ -141,14 +142,14 @@ YEAR_END_AFTER_YEAR = ("度内", "度末", "底", "末", "终", "以内", "内")
 HALF_YEAR_WORDS = {"上半年": 6, "年中": 6, "下半年": 12}
 
 # 旬 (ten-day period) -> day of month; 31 = the month's last day.
-XUN_DAYS = {"上旬": 10, "中旬": 20, "下旬": 31}
+XUN_DAYS = {"上旬": 10, "中旬": 20, "下旬": 31, "上中旬": 20, "中下旬": 31}
 LAST_DAY = 31
 
 # Words after a date that say "by then"; consumed into the date's span. 前后 (around) is not one.
 DEADLINE_MARKERS = ("前", "底前", "之前", "以前", "以内", "之内", "内", "为止", "止")
 
 # Words right after an unmarked date that make it a start or a reference, not a deadline.
-NOT_DEADLINE_AFTER = ("起", "以来", "开始", "至今", "施行", "实施", "以后", "之后", "后", "的")
+NOT_DEADLINE_AFTER = ("起", "以来", "开始", "至今", "施行", "实施", "以后", "之后", "后", "的", "前后", "左右")
 # Verbs right after an unmarked full date (with a day) that make it the date of an event.
 EVENT_VERBS_AFTER = ("印发", "发布", "签发", "颁布", "召开", "举行", "成立", "生效", "公布")
 # Words before a date that make it a status line in long text (截至2021年6月底，已……).
@@ -218,7 +219,7 @@ ONGOING_WORDS = (
 # 常态化 is ongoing unless it names the epidemic measures (常态化疫情防控).
 NOT_ONGOING_AFTER_CONTINUOUS = ("性", "时间", "期间", "了")
 ONGOING_AFTER_LONG_TERM = ("坚持", "推进", "开展", "保持", "跟踪", "关注", "公开", "执行", "实施", "有效", "坚守")
-ONGOING_AFTER_DAILY = ("监测", "监管", "管理", "维护", "更新", "巡查", "检查", "运维", "保障", "督查", "调度")
+ONGOING_AFTER_DAILY = ("监测", "监管", "管理", "维护", "更新", "巡查", "检查", "运维", "保障", "督查", "调度", "工作")
 NOT_ONGOING_NORMALISED = ("疫情",)
 ONGOING_ONLY_IN_CELLS = ("常态", "长效")
 
@@ -290,7 +291,9 @@ _DAY_NUM = r"(?:3[01]|[12]\d|0?[1-9]|三十一?|二十[一二三四五六七八�
 _NOT_YEAR_WORD = rf"(?<![\d{_CN}十百半每上去前近本今明次翌当来])"
 _HOLIDAY_FIRST = "".join(w[0] for w in HOLIDAY_WORDS)
 _DATE = (
-    rf"{_YEAR}?(?:"
+    # A year, once read, is not given back to try the rest without it (possessive ?+): nothing that
+    # starts with a year reads as a date from its first digit.
+    rf"{_YEAR}?+(?:"
     # month [day [至 day] | 旬 | 底/末]; without 月 only as the start of a range (6-9月, 6至9月), which
     # is joined to its end in Python
     rf"{_starts(_MONTH_FIRST)}(?P<m>{_MONTH_NUM})(?:(?P<mk>月)份?"
@@ -323,9 +326,12 @@ _RECUR = (
     r"|逐(?P<rstep>月|季度|季)"
     r"|每(?P<rn>[两二三四五六七八九十]|\d{1,2})个?(?:月|季度|周|年|星期)"
     rf"|(?P<reg>{_alternation(REGULAR_WORDS)})"
+    # a count per period without 每: 一年一次, 半年一次, 一周一次
+    rf"|(?<![\d{_CN}十])一?(?P<rper>半年|年|周|星期)[一两1]次"
 )
 _RELATIVE = (
-    rf"(?P<n>(?<!\d)\d{{1,3}}|[{_CN}十百廿]{{1,4}})个?"
+    # the count is read whole (possessive): a shorter count would not be the one written
+    rf"(?P<n>(?<!\d)\d{{1,3}}+|[{_CN}十百廿]{{1,4}}+)个?"
     rf"(?P<unit>{_alternation(RELATIVE_UNITS)})(?:之内|以内|内)"
 )
 _MASK = (
@@ -342,7 +348,7 @@ _DATE_FIRST = (
 _FIRST = {
     "date": _DATE_FIRST,
     "mask": "〔［[【(（《",
-    "recur": "每按逐定不",
+    "recur": "每按逐定不一半",
     "ongoing": "".join(w[0] for w in ONGOING_WORDS),
     "rel": "0123456789" + _CN + "十百廿",
 }
@@ -357,17 +363,22 @@ def _token_start() -> str:
     first (one table lookup), and most of the rest (一 in 统一, 本 in 本部门, 中 in 集中) the second,
     before any branch is tried. Built from the vocabulary, so a new word cannot be missed."""
     numerals = _CN + "十廿百"
-    after_numeral = numerals + "月季个日天周工年星"
-    any_second = "0123456789〔［[【(（《每按第"
+    after_numeral = numerals + "月季日天周工年星"
+    unit_first = "".join(unit[0] for unit in RELATIVE_UNITS)  # 三个<工>作日内
+    any_second = "〔［[【(（《每按第"
     seconds: dict[str, set[str]] = {}
     words = (*RELATIVE_YEARS, *YEAR_END_WORDS, *HALF_YEAR_WORDS, *HOLIDAY_WORDS, *ONGOING_WORDS,
-             *REGULAR_WORDS, "元月", "逐月", "逐季")
+             *REGULAR_WORDS, "元月", "逐月", "逐季", "半年")
     for word in words:
         seconds.setdefault(word[0], set()).add(word[1])
-    branches = [f"[{re.escape(any_second)}]", f"[{re.escape(numerals)}][{re.escape(after_numeral)}]"]
+    # No token starts inside a number (every pattern that starts with a digit or a numeral looks behind
+    # for one), so the digits and numerals after the first are rejected here too.
+    numeral = (f"(?<![{re.escape(numerals)}])[{re.escape(numerals)}]"
+               f"(?:[{re.escape(after_numeral)}]|个[{re.escape(unit_first)}])")
+    branches = [f"[{re.escape(any_second)}]", r"(?<!\d)\d", numeral]
     branches += [f"{re.escape(first)}[{re.escape(''.join(sorted(after)))}]"
                  for first, after in sorted(seconds.items()) if first not in numerals + any_second]
-    assert set(''.join(_FIRST.values())) <= set(any_second + numerals + ''.join(seconds))
+    assert set(''.join(_FIRST.values())) <= set(any_second + "0123456789" + numerals + ''.join(seconds))
     return f"{_starts(''.join(_FIRST.values()))}(?={'|'.join(branches)})"
 
 
@@ -379,7 +390,7 @@ def _without_groups(pattern: str) -> str:
 
 # One pass finds every token in order. The date comes first: no other token starts where a date can,
 # except a relative period (5个工作日内), which must not take the day of 9月30日内.
-TOKEN_RE = re.compile(
+TOKEN = (
     f"{_token_start()}(?:"
     f"{_guard('date')}(?P<date>(?:{_DATE})(?P<mark>{_MARKER})?)"
     f"|{_guard('mask')}(?P<mask>{_MASK})"
@@ -389,38 +400,46 @@ TOKEN_RE = re.compile(
     ")"
 )
 
+# A whole cell that is one date: the same groups without the token guards, which a cell does not need.
+CELL_DATE_RE = re.compile(f"(?:{_DATE})(?P<mark>{_MARKER})?")
+
+
+@cache
+def _pattern(source: str) -> re.Pattern[str]:
+    """A pattern compiled on first use. Compiling them all at import took ~25 ms of every process's start
+    (``reminder deadline 年底前``), while a text needs the cell pattern and seldom more."""
+    return re.compile(source)
 MARKER_RE = re.compile(_MARKER)
-RECUR_RE = re.compile(_RECUR)
-RELATIVE_RE = re.compile(_RELATIVE)
 ACTION_AFTER_RE = re.compile(rf"(?:{_alternation(ACTION_ADVERBS)})?(?:{_alternation(ACTION_VERBS_AFTER)})")
 RANGE_GAP_RE = re.compile(rf"[{RANGE_LINKS}]+")
 SENTENCE_RE = re.compile(f"[{SENTENCE_PUNCT}]")
 CLAUSE_RE = re.compile(rf"[^{CLAUSE_BREAKS}]+")
 
-# The day inside a recurrence's period, read right after the 每X.
-IN_YEAR_RE = re.compile(
+# Patterns compiled on first use (``_pattern``): the day inside a recurrence's period, read right
+# after the 每X, …
+IN_YEAR = (
     rf"(?P<m>{_MONTH_NUM})月份?(?:(?P<d>{_DAY_NUM})[日号]|(?P<xun>{_alternation(XUN_DAYS)})|(?P<mend>底|末))?"
     rf"|(?P<ye>年底|年末)|第?(?P<q>[一二三四1-4])季度(?:末|底)?|(?P<half>上半年|年中|下半年)"
 )
 _IN_MONTH_DAY = rf"(?:(?P<d>{_DAY_NUM})[日号]|(?P<xun>{_alternation(XUN_DAYS)})|(?P<mend>底|末))"
-IN_MONTH_RE = re.compile(rf"(?:的)?{_IN_MONTH_DAY}|前(?P<first>{_DAY_NUM})[日天]")
-IN_PERIOD_RE = re.compile(
+IN_MONTH = rf"(?:的)?{_IN_MONTH_DAY}|前(?P<first>{_DAY_NUM})[日天]"
+IN_PERIOD = (
     rf"(?P<which>{_alternation(MONTH_IN_PERIOD)})的?{_IN_MONTH_DAY}"
     rf"|(?P<d0>{_DAY_NUM})[日号]|前(?P<first>{_DAY_NUM})[日天]"
 )
-AFTER_PERIOD_RE = re.compile(rf"(?:结束)?后(?P<n>{_DAY_NUM})(?:个自然日|个日历日|日|天)(?:之内|以内|内)")
-IN_WEEK_RE = re.compile(r"(?P<wd>[一二三四五六日天1-7])(?![次个遍天日])")
-RECUR_COUNT_RE = re.compile(r"[\d一二两三四五六七八九十]+次")
-RECUR_TRIGGER_RE = re.compile(_alternation(RECUR_TRIGGERS))
+AFTER_PERIOD = rf"(?:结束)?后(?P<n>{_DAY_NUM})(?:个自然日|个日历日|日|天)(?:之内|以内|内)"
+IN_WEEK = r"(?P<wd>[一二三四五六日天1-7])(?![次个遍天日])"
+RECUR_COUNT = r"[\d一二两三四五六七八九十]+次"
+RECUR_TRIGGER = _alternation(RECUR_TRIGGERS)
 
 # The link before a count, then what may stand between them: 的, one comma, an actor (各单位), 应于 …
 # (文件印发后，各单位应于5个工作日内). The actor holds no 后 / 起, so the link found is the last one.
-LINK_BEFORE_RE = re.compile(
+LINK_BEFORE = (
     rf"(?P<link>{_alternation(RELATIVE_LINKS)})的?[，,]?[^{CLAUSE_BREAKS}后起]{{0,{RELATIVE_ACTOR_CHARS}}}?"
     rf"(?:{_alternation(RELATIVE_GAP_WORDS)}){{0,2}}$"
 )
-PERIOD_EVENT_RE = re.compile(rf"每(?:{_alternation(EVERY_WORDS)})")
-EVENT_RE = re.compile(rf"[^{CLAUSE_BREAKS}、：:()（）\s{EVENT_STOPS}]*$")
+PERIOD_EVENT = rf"每(?:{_alternation(EVERY_WORDS)})"
+EVENT = rf"[^{CLAUSE_BREAKS}、：:()（）\s{EVENT_STOPS}]*$"
 
 _STRIP = " \t、:：…—-·.。，,；;"
 
@@ -559,9 +578,9 @@ def _parse(text: str, plan_year: int, issued: date | None, *, any_year: bool = F
     if len(norm) <= LONG_TEXT_CHARS:
         # The most common cell is one date and nothing else (2021年9月30日前, 年底前): it needs none of
         # the context rules, so it is read directly. Anything else takes the general path.
-        whole = TOKEN_RE.fullmatch(norm)
-        if whole is not None and whole.lastgroup == "date":
-            hit = _hit(whole)
+        whole = CELL_DATE_RE.fullmatch(norm)
+        if whole is not None:
+            hit = _hit(whole, _CELL_DATE_GROUPS)
             if (hit is not None and not hit.opens_range
                     and _date_hit(hit, None, plan_year, issued, any_year) is not None):
                 span = (hit.start, hit.end) if index is None else _orig(index, (hit.start, hit.end))
@@ -573,12 +592,14 @@ def _parse(text: str, plan_year: int, issued: date | None, *, any_year: bool = F
     relative: tuple[Offset, tuple[int, int]] | None = None
     ongoing: tuple[int, int] | None = None
     skip_until = 0
-    for m in TOKEN_RE.finditer(norm):
-        if m.start() < skip_until:
+    token_re = _pattern(TOKEN)
+    date_groups = _date_groups_of_token()
+    for m in token_re.finditer(norm):
+        if skip_until and m.start() < skip_until:
             continue
         token = m.lastgroup
         if token == "date":
-            hit = _hit(m)
+            hit = _hit(m, date_groups)
             if hit is not None:
                 if hits and _links_range(norm, hits[-1], hit):
                     hit = _joined_range(hits.pop(), hit)
@@ -612,7 +633,7 @@ def _parse(text: str, plan_year: int, issued: date | None, *, any_year: bool = F
 
 
 def _short_cell(text: str, norm: str, index: list[int] | None, plan_year: int, any_year: bool) -> Deadline:
-    """Whole-cell forms that only make sense in a deadline column: 9.30前, 2021年度."""
+    """Whole-cell forms that only make sense in a deadline column: 9.30前, 2021年度, 本年度."""
     cell = norm.strip(_STRIP)
     if not cell:
         return Deadline(text=text, kind=_KIND_NONE)
@@ -626,6 +647,9 @@ def _short_cell(text: str, norm: str, index: list[int] | None, plan_year: int, a
     found = YEAR_CELL.match(cell)
     if found and (any_year or YEAR_WINDOW[0] <= int(found.group(1)) - plan_year <= YEAR_WINDOW[1]):
         return Deadline(text=text, kind=_KIND_FIXED, due=date(int(found.group(1)), 12, 31), span=span)
+    if cell in RELATIVE_YEARS:  # 本年度, 次年: within that year, like 2021年度
+        due = date(plan_year + RELATIVE_YEARS[cell], 12, 31)
+        return Deadline(text=text, kind=_KIND_FIXED, due=due, inferred_year=True, span=span)
     return Deadline(text=text, kind=_KIND_NONE)
 
 
@@ -661,18 +685,43 @@ def _joined_range(start: _Hit, end: _Hit) -> _Hit | None:
 # of reading a date). Checked here, so that a change to the pattern cannot shift them unnoticed.
 _DATE_GROUP_NAMES = ("y", "yrel", "m", "mk", "d", "d2", "xun", "mend", "ye", "half", "q", "qe", "hol", "yb",
                      "sy", "sep", "sm", "sd", "mark")
-_DATE_GROUPS = slice(TOKEN_RE.groupindex["date"], TOKEN_RE.groupindex["mark"])
-assert tuple(sorted(_DATE_GROUP_NAMES, key=TOKEN_RE.groupindex.__getitem__)) == _DATE_GROUP_NAMES
-assert TOKEN_RE.groupindex["mark"] - TOKEN_RE.groupindex["date"] == len(_DATE_GROUP_NAMES)
+_CELL_DATE_GROUPS = slice(0, len(_DATE_GROUP_NAMES))
 
 
-def _hit(m: re.Match[str]) -> _Hit | None:
-    """Turn one date token into a ``_Hit``; None when it is not a usable date (4月15日至1日, 春节 alone …)."""
-    y, yrel, mo, mk, d, d2, xun, mend, ye, half, q, qe, hol, yb, sy, _, sm, sd, mark = m.groups()[_DATE_GROUPS]
+@cache
+def _date_groups_of_token() -> slice:
+    return _date_groups(_pattern(TOKEN))
+
+
+def _date_groups(pattern: re.Pattern[str]) -> slice:
+    """Where the date's groups sit in ``Match.groups()`` of ``pattern``, checked against the names."""
+    assert tuple(sorted(_DATE_GROUP_NAMES, key=pattern.groupindex.__getitem__)) == _DATE_GROUP_NAMES
+    return slice(pattern.groupindex["y"] - 1, pattern.groupindex["mark"])
+
+
+assert _date_groups(CELL_DATE_RE) == _CELL_DATE_GROUPS
+
+
+def _hit(m: re.Match[str], groups: slice) -> _Hit | None:
+    """Turn one date token into a ``_Hit``; None when it is not a usable date (4月15日至1日, 春节 alone …).
+
+    ``groups`` is where the date's groups sit in ``m.groups()`` (of TOKEN or CELL_DATE_RE).
+    """
+    y, yrel, mo, mk, d, d2, xun, mend, ye, half, q, qe, hol, yb, sy, _, sm, sd, mark = m.groups()[groups]
     start, end = m.span()
     core_end = end - len(mark) if mark else end
     if sy:
         hit = _Hit(start, core_end, int(sy), None, int(sm), int(sd) if sd else None)
+    elif mo and mk and not xun:  # the commonest: [year] month [day] (2021年9月30日, 9月底)
+        year = None if not y else int(y) if y.isdigit() else cn_to_int(y)
+        hit = _Hit(start, core_end, year, RELATIVE_YEARS[yrel] if yrel else None, _SMALL_NUMBERS[mo],
+                   _SMALL_NUMBERS[d] if d else None)
+        if d2:
+            if _SMALL_NUMBERS[d2] <= hit.day:  # type: ignore[operator]  # d2 only follows a day
+                return None  # 4月15日至1日 is not a range we can read
+            hit.day, hit.is_range = _SMALL_NUMBERS[d2], True
+        elif mend:
+            hit.inherent = True
     else:
         year = None if not y else int(y) if y.isdigit() else cn_to_int(y)
         hit = _Hit(start, core_end, year, RELATIVE_YEARS[yrel] if yrel else None, 12, None)
@@ -680,17 +729,9 @@ def _hit(m: re.Match[str]) -> _Hit | None:
             hit.month = _SMALL_NUMBERS[mo]
             if not mk:
                 hit.opens_range = True
-            elif d:
-                hit.day = _SMALL_NUMBERS[d]
-                if d2:
-                    if _SMALL_NUMBERS[d2] <= hit.day:
-                        return None  # 4月15日至1日 is not a range we can read
-                    hit.day, hit.is_range = _SMALL_NUMBERS[d2], True
-            elif xun:
+            else:  # 上旬 / 中旬 / 下旬
                 day = XUN_DAYS[xun]
                 hit.day, hit.inherent = (None if day == LAST_DAY else day), True
-            elif mend:
-                hit.inherent = True
         elif ye or yb:
             if yb and not (y or yrel):
                 return None  # 底 / 内 after a 年 that is not a year
@@ -781,31 +822,28 @@ def _date_hit(hit: _Hit, context: tuple[int, bool] | None, plan_year: int, issue
               any_year: bool) -> int | None:
     """Set the hit's due date and ``inferred``; return the year used, or None when the hit is not a
     deadline of this plan (a year far from the plan's, 2月30日, a holiday the calendar does not know)."""
-    low, high = plan_year + YEAR_WINDOW[0], plan_year + YEAR_WINDOW[1]
-    if hit.year is not None:
-        if not any_year and not low <= hit.year <= high:
+    year = hit.year
+    if year is not None:
+        if not any_year and not plan_year + YEAR_WINDOW[0] <= year <= plan_year + YEAR_WINDOW[1]:
             return None
-        year, inferred = hit.year, False
+        inferred = False
     elif hit.year_rel is not None:
         year, inferred = plan_year + hit.year_rel, True
     else:
         year, inferred = context or (plan_year, True)
-    if hit.holiday is None:
+    if hit.holiday is None:  # the year is the plan's, near it (relative) or checked above
         try:
-            due = date(year, hit.month, hit.day or _month_length(year, hit.month))
+            hit.due = date(year, hit.month, hit.day or _month_length(year, hit.month))
         except ValueError:
             return None  # 2月30日: not a date, skipped rather than repaired
     elif any_year:
-        due = date(year, 12, 31)  # a holiday is a deadline; which day does not matter here
+        hit.due = date(year, 12, 31)  # a holiday is a deadline; which day does not matter here
     else:
-        holiday_due = _holiday_due(hit.holiday, year, written=hit.year is not None, plan_year=plan_year,
-                                   issued=issued)
-        if holiday_due is None:
+        due = _holiday_due(hit.holiday, year, written=hit.year is not None, plan_year=plan_year, issued=issued)
+        if due is None or not plan_year + YEAR_WINDOW[0] <= due.year <= plan_year + YEAR_WINDOW[1]:
             return None
-        due = holiday_due
-    if not (any_year or low <= due.year <= high):
-        return None
-    hit.due, hit.inferred = due, inferred
+        hit.due = due
+    hit.inferred = inferred
     return year
 
 
@@ -918,12 +956,12 @@ def _working_day_before(holiday: str, year: int) -> date | None:
 
 def _recurrence(m: re.Match[str], norm: str, plan_year: int, issued: date | None) -> _Recurrence:
     """Read a recurrence token: its period, the day inside the period if written, and its span."""
-    m = RECUR_RE.match(norm, m.start())  # type: ignore[assignment]  # the token matched, so this does
-    period, tail, step, regular = m.group("rp", "rtail", "rstep", "reg")
+    m = _pattern(_RECUR).match(norm, m.start())  # type: ignore[assignment]  # the token matched, so this does
+    period, tail, step, per, regular = m.group("rp", "rtail", "rstep", "rper", "reg")
     if period:
         every = EVERY_WORDS[period]
-    elif step:
-        every = EVERY_WORDS[step]
+    elif step or per:
+        every = EVERY_WORDS[step or per]
     else:
         every = _EVERY_UNSPECIFIED
     place, end = _in_period_day(norm, m.end(), every, tail)
@@ -946,23 +984,23 @@ def _in_period_day(norm: str, start: int, every: Every, tail: str | None) -> tup
     place: tuple[int, int] | None = None
     found: re.Match[str] | None = None
     if every is _EVERY_WEEK:
-        found = IN_WEEK_RE.match(norm, start)
+        found = _pattern(IN_WEEK).match(norm, start)
         if found:
             place = (WEEKDAYS[found.group("wd")], 0)
     elif every is _EVERY_YEAR:
-        found = IN_YEAR_RE.match(norm, start)
+        found = _pattern(IN_YEAR).match(norm, start)
         if found:
             place = _in_year(found)
     elif every is _EVERY_MONTH:
-        found = IN_MONTH_RE.match(norm, start)
+        found = _pattern(IN_MONTH).match(norm, start)
         if found:
             place = (0, _in_month_day(found))
     elif every in (_EVERY_QUARTER, _EVERY_HALF_YEAR):
-        found = IN_PERIOD_RE.match(norm, start)
+        found = _pattern(IN_PERIOD).match(norm, start)
         if found:
             place = _in_longer_period(found, PERIOD_MONTHS[every])
     if found is None and every in PERIOD_MONTHS:
-        found = AFTER_PERIOD_RE.match(norm, start)  # 每季度结束后15日内: in the next period's first month
+        found = _pattern(AFTER_PERIOD).match(norm, start)  # 每季度结束后15日内: in the next period's first month
         if found:
             place = (0, _small_number(found.group("n")))
     if found is None or place is None:
@@ -1010,7 +1048,7 @@ def _trigger_end(norm: str, start: int) -> int | None:
     window = CLAUSE_RE.match(norm, start, start + RECUR_TRIGGER_WINDOW)
     if not window:
         return None
-    count = RECUR_COUNT_RE.search(window.group()) or RECUR_TRIGGER_RE.search(window.group())
+    count = _pattern(RECUR_COUNT).search(window.group()) or _pattern(RECUR_TRIGGER).search(window.group())
     return start + count.end() if count else None
 
 
@@ -1058,18 +1096,18 @@ def _month_length(year: int, month: int) -> int:
 
 def _relative(m: re.Match[str], norm: str, long: bool) -> tuple[Offset, tuple[int, int]] | None:
     """``<event>后[，应于] N 个工作日内``; without its event only in a short cell (after = "")."""
-    m = RELATIVE_RE.match(norm, m.start())  # type: ignore[assignment]  # the token matched, so this does
+    m = _pattern(_RELATIVE).match(norm, m.start())  # type: ignore[assignment]  # the token matched, so this does
     n = _small_number(m.group("n"))
     if n <= 0:
         return None
     start = m.start()
     event, event_start = "", start
-    link = LINK_BEFORE_RE.search(norm, max(0, start - LINK_WINDOW), start)
+    link = _pattern(LINK_BEFORE).search(norm, max(0, start - LINK_WINDOW), start)
     if link:
         event, event_start = _event_before(norm, link.start())
         if not event:
             event_start = start
-    if (long and not event) or PERIOD_EVENT_RE.match(event):
+    if (long and not event) or _pattern(PERIOD_EVENT).match(event):
         return None  # no event in a sentence; 每季度结束后10个工作日内 is a recurrence, not an event
     unit, factor = RELATIVE_UNITS[m.group("unit")]
     return Offset(n * factor, unit, event), (event_start, m.end())
@@ -1078,7 +1116,7 @@ def _relative(m: re.Match[str], norm: str, long: bool) -> tuple[Offset, tuple[in
 def _event_before(norm: str, link_start: int) -> tuple[str, int]:
     """The event phrase before 后 / 之日起, back to a clause break or a preposition (在, 自, 从, 于)."""
     lo = max(0, link_start - EVENT_MAX_CHARS)
-    m = EVENT_RE.search(norm, lo, link_start)
+    m = _pattern(EVENT).search(norm, lo, link_start)
     if not m or not m.group():
         return "", link_start
     return m.group(), m.start()

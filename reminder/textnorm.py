@@ -36,6 +36,7 @@ Chinese numerals: ``cn_to_int`` reads 三十, 二〇二一, 十二, 两, 廿, �
 from __future__ import annotations
 
 import re
+from functools import cached_property
 
 __all__ = ["CN_DIGITS", "cn_to_int", "normalize", "normalize_with_map", "normalize_with_optional_map"]
 
@@ -88,20 +89,22 @@ _BOOKMARK_REST = r"[bB][oO][oO][kK][mM][aA][rR][kK]:[^\]\n]{0,200}\]"
 _PINYIN_REST = rf"[a-zA-ZüÜ]*[{_TONED}][a-zA-ZüÜ{_TONED}]*[)）]"
 
 
-def _noise(removed: str) -> re.Pattern[str]:
-    return re.compile(
+def _noise(removed: str) -> str:
+    return (
         rf"[\[(（{removed}]"
         rf"(?:(?<=\[){_BOOKMARK_REST}|(?<=[{_CJK}?\ufffd][(（]){_PINYIN_REST}|(?<=[{removed}])[{removed}]*)"
     )
 
 
-_NOISE_RE = _noise(ZERO_WIDTH)
-_NOISE_AND_SPACE_RE = _noise(ZERO_WIDTH + _WHITESPACE)
+# What can start noise other than whitespace: when none of it follows the first noise, only whitespace
+# is left to drop.
+_PATTERN_NOISE_START_RE = re.compile(rf"[\[(（{ZERO_WIDTH}]")
 
 
 class _Compiled:
-    """What is costly to build (the translate table, the big character classes): built on first use,
-    so that importing the module stays cheap."""
+    """What is costly to build (the translate table, the big character classes): each part built on
+    first use, so that importing the module, or reading one cell, stays cheap (each class takes ~4 ms
+    to compile)."""
 
     def __init__(self) -> None:
         from reminder.trad2simp import SIMPLIFIED, TRADITIONAL
@@ -113,13 +116,34 @@ class _Compiled:
         for ch in SPACE_LIKE:
             table[ord(ch)] = ord(" ")
         self.table = table
-        # Classes of every character the table maps; those beyond the BMP are covered by one range, so
-        # that the BMP part compiles to a direct lookup table (astral text just takes the slow path).
-        mapped = re.escape("".join(chr(code) for code in table if code <= 0xFFFF)) + "\U00010000-\U0010ffff"
-        self.translatable = re.compile(f"[{mapped}]")
-        # Whether anything at all could change: a mapped character or the start of noise.
-        self.may_change = re.compile(f"[{mapped}\\[(（{ZERO_WIDTH}]")
-        self.may_change_or_space = re.compile(f"[{mapped}\\[(（{ZERO_WIDTH}{_WHITESPACE}]")
+
+    @cached_property
+    def _mapped_class(self) -> str:
+        """Every character the table maps, for a character class. Those beyond the BMP are covered by
+        one range, so that the BMP part compiles to a direct lookup table (astral text just takes the
+        slow path)."""
+        return re.escape("".join(chr(code) for code in self.table if code <= 0xFFFF)) + "\U00010000-\U0010ffff"
+
+    @cached_property
+    def translatable(self) -> re.Pattern[str]:
+        return re.compile(f"[{self._mapped_class}]")
+
+    @cached_property
+    def may_change(self) -> re.Pattern[str]:
+        """Whether anything at all could change: a mapped character or the start of noise."""
+        return re.compile(f"[{self._mapped_class}\\[(（{ZERO_WIDTH}]")
+
+    @cached_property
+    def may_change_or_space(self) -> re.Pattern[str]:
+        return re.compile(f"[{self._mapped_class}\\[(（{ZERO_WIDTH}{_WHITESPACE}]")
+
+    @cached_property
+    def noise(self) -> re.Pattern[str]:
+        return re.compile(_noise(ZERO_WIDTH))
+
+    @cached_property
+    def noise_and_space(self) -> re.Pattern[str]:
+        return re.compile(_noise(ZERO_WIDTH + _WHITESPACE))
 
 
 _compiled: _Compiled | None = None
@@ -154,19 +178,25 @@ def normalize_with_optional_map(text: str, *, drop_spaces: bool = False) -> tupl
     character ``i`` is input character ``i``), so a caller that rarely needs the map does not pay for it.
     """
     compiled = _compiled or _build()
-    if (compiled.may_change_or_space if drop_spaces else compiled.may_change).search(text) is None:
+    change = (compiled.may_change_or_space if drop_spaces else compiled.may_change).search(text)
+    if change is None:
         return text, None  # the common case, decided in one pass in C
+    at = change.start()  # nothing before this changes: the searches below start here
     # Translate first: it is one to one, and noise written in full-width (［bookmark: …］) then matches.
-    first = compiled.translatable.search(text)
+    first = compiled.translatable.search(text, at)
     if first is None:
         mapped = text
     else:  # translate from the first mapped character to the last (found by searching the reversed text)
         from_end = compiled.translatable.search(text[::-1])
         start, end = first.start(), len(text) - from_end.start()  # type: ignore[union-attr]  # first found one
         mapped = text[:start] + text[start:end].translate(compiled.table) + text[end:]
-    noise = _NOISE_AND_SPACE_RE if drop_spaces else _NOISE_RE
-    if noise.search(mapped) is None:
+    noise = compiled.noise_and_space if drop_spaces else compiled.noise
+    found = noise.search(mapped, at)
+    if found is None:
         return mapped, None
+    if drop_spaces and _PATTERN_NOISE_START_RE.search(mapped, found.start()) is None:
+        # Only whitespace to drop (PDF text: 12 月 底 前): split and a comprehension, no pattern matching.
+        return "".join(mapped.split()), [i for i, ch in enumerate(mapped) if not ch.isspace()]
     pieces: list[str] = []
     index: list[int] = []
     last = 0

@@ -1040,3 +1040,31 @@ def test_traditional_and_full_width_text_reads_like_simplified_half_width(text: 
     written = simple.translate(TO_TRADITIONAL)
     assert normalize(written) == simple
     assert _comparable(parse(written, plan_year)) == _comparable(parse(simple, plan_year))
+
+
+@pytest.mark.parametrize(("text", "kind", "due", "every"), [
+    ("11月上中旬", DeadlineKind.FIXED, D(2021, 11, 20), None),
+    ("10月中下旬", DeadlineKind.FIXED, D(2021, 10, 31), None),
+    ("本年度", DeadlineKind.FIXED, D(2021, 12, 31), None),       # a year word alone, like 2021年度
+    ("次年", DeadlineKind.FIXED, D(2022, 12, 31), None),
+    ("一年一次", DeadlineKind.RECURRING, None, Every.YEAR),        # a count per period without 每
+    ("半年一次", DeadlineKind.RECURRING, None, Every.HALF_YEAR),
+    ("一周一次", DeadlineKind.RECURRING, None, Every.WEEK),
+    ("日常工作", DeadlineKind.ONGOING, None, None),
+    ("12月20日前后", DeadlineKind.NONE, None, None),               # around a date: left for a person
+    ("9月底左右", DeadlineKind.NONE, None, None),
+    ("统一年度报告格式", DeadlineKind.NONE, None, None),
+    ("一季度", DeadlineKind.FIXED, D(2021, 3, 31), None),
+])
+def test_more_cell_forms(text: str, kind: DeadlineKind, due: date | None, every: Every | None) -> None:
+    result = parse(text, PLAN_YEAR)
+    assert (result.kind, result.due, result.every) == (kind, due, every)
+
+
+@pytest.mark.parametrize("text", [
+    "2021 年 9 月 30 日前", "2021\t年9月\n30日前", "２０２１ 年 ９ 月 ３０ 日前", "[bookmark: _x]2021 年 9 月 30 日前",
+])
+def test_spaces_and_noise_around_a_date_keep_its_span(text: str) -> None:
+    result = parse(text, PLAN_YEAR)
+    assert result.due == D(2021, 9, 30)
+    assert normalize(_span_text(result), drop_spaces=True) == "2021年9月30日前"

@@ -192,7 +192,7 @@ def _reference_normalize(text: str, drop_spaces: bool) -> str:
     from reminder import textnorm
 
     compiled = textnorm._compiled or textnorm._build()
-    noise = textnorm._NOISE_AND_SPACE_RE if drop_spaces else textnorm._NOISE_RE
+    noise = compiled.noise_and_space if drop_spaces else compiled.noise
     return noise.sub("", text.translate(compiled.table))
 
 
