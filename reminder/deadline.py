@@ -100,6 +100,7 @@ Judgement calls (documented so they can be changed in one place)
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from datetime import date, timedelta
 from functools import cache
 from typing import TYPE_CHECKING
@@ -169,8 +170,9 @@ VAGUE_WORDS = ("全年", "年中")
 # Words right after a range that make it a description, not a schedule (每年6-9月为汛期).
 NOT_SCHEDULE_AFTER = ("为", "是")
 
-# Connectors of a range (6月至9月, 2021年6月—12月, 4月1日至15日).
+# Connectors of a range (6月至9月, 2021年6月—12月, 4月1日至15日), and how many may stand in a row.
 RANGE_LINKS = "至到—–\\-~～"
+RANGE_GAP_MAX = 3
 
 # Named holidays -> the festival key of ``reminder.workdays.FESTIVAL_NAMES``; 元宵 is 14 days after the
 # Spring Festival; 七一 is a date, not a holiday (the working day before 1 July). Longest first.
@@ -249,8 +251,13 @@ EVENT_MAX_CHARS = 12
 RELATIVE_ACTOR_CHARS = 8
 LINK_WINDOW = 20
 
-# Words left at the end of a milestone's lead-in that belong to the date, not to what is due (各区于…).
+# Words left at the end of a milestone's lead-in that belong to the date, not to what is due (各区于…),
+# and how far from the end a run of them is looked for.
 LEAD_TAIL_WORDS = ("务必", "力争", "争取", "确保", "应当", "应", "须", "需", "要", "并", "将", "在", "于")
+LEAD_TAIL_WINDOW = 12
+
+# Separators stripped from the ends of words shown to people (what is due, the event).
+_STRIP_CHARS = " \t、:：…—-·.。，,；;"
 
 # Characters that can start a Chinese-numeral month only as part of a word (统一月报, 逐一, 第一), so a
 # Chinese-numeral month right after them is not a month.
@@ -414,6 +421,8 @@ ACTION_AFTER_RE = re.compile(rf"(?:{_alternation(ACTION_ADVERBS)})?(?:{_alternat
 RANGE_GAP_RE = re.compile(rf"[{RANGE_LINKS}]+")
 SENTENCE_RE = re.compile(f"[{SENTENCE_PUNCT}]")
 CLAUSE_RE = re.compile(rf"[^{CLAUSE_BREAKS}]+")
+CLAUSE_BREAK_RE = re.compile(rf"[{CLAUSE_BREAKS}]")
+LEAD_TAIL_RE = re.compile(rf"(?:{_alternation(LEAD_TAIL_WORDS)}|[{re.escape(_STRIP_CHARS)}])+\Z")
 
 # Patterns compiled on first use (``_pattern``): the day inside a recurrence's period, read right
 # after the 每X, …
@@ -441,7 +450,7 @@ LINK_BEFORE = (
 PERIOD_EVENT = rf"每(?:{_alternation(EVERY_WORDS)})"
 EVENT = rf"[^{CLAUSE_BREAKS}、：:()（）\s{EVENT_STOPS}]*$"
 
-_STRIP = " \t、:：…—-·.。，,；;"
+_STRIP = _STRIP_CHARS
 
 
 # Enum members as plain names: looking a member up on its enum class costs ten times a global lookup,
@@ -665,7 +674,8 @@ def _orig(index: list[int] | None, span: tuple[int, int]) -> tuple[int, int]:
 
 def _links_range(norm: str, first: _Hit, second: _Hit) -> bool:
     """True when ``first`` is the start of a range ending at ``second`` (2021年6月1日至9月30日)."""
-    if first.marked or second.start <= first.core_end or first.holiday or second.holiday:
+    gap = second.start - first.core_end
+    if first.marked or not 0 < gap <= RANGE_GAP_MAX or first.holiday or second.holiday:
         return False
     return RANGE_GAP_RE.fullmatch(norm, first.core_end, second.start) is not None
 
@@ -864,8 +874,7 @@ def _fixed(text: str, norm: str, index: list[int] | None, hits: list[_Hit]) -> D
         single: tuple[Milestone, ...] = (_build(Milestone, (first.due, what)),) if what else ()
         return _build(Deadline, (text, _KIND_FIXED, first.due, single, None, None, first.inferred,
                                  _orig(index, (first.start, first.end))))
-    milestones = tuple(Milestone(hit.due, what)  # type: ignore[arg-type]  # hits that got here are dated
-                       for hit, what in zip(hits, _milestone_words(norm, hits)))
+    milestones = tuple(_build(Milestone, (hit.due, what)) for hit, what in zip(hits, _milestone_words(norm, hits)))
     return Deadline(
         text, _KIND_FIXED, max(m.due for m in milestones), milestones,
         inferred_year=any(h.inferred for h in hits), span=_orig(index, (first.start, hits[-1].end)),
@@ -877,41 +886,35 @@ def _milestone_words(norm: str, hits: list[_Hit]) -> list[str]:
     <制定方案：>2021年6月底前) and after it up to the next clause break (…前<完成预算公开>，).
 
     When the next date stands in the same clause, the words between go to this date, except those after
-    the last 、, which lead the next one (县发改局于8月31日前、<县住建局于>10月31日前). Linear in the text.
+    the last 、, which lead the next one (县发改局于8月31日前、<县住建局于>10月31日前). The clause breaks are
+    found once and looked up by bisection, so a text with thousands of dates stays linear.
     """
-    leads = [_clause_lead(norm, 0, hits[0].start)] + [""] * (len(hits) - 1)
+    breaks = [m.start() for m in CLAUSE_BREAK_RE.finditer(norm)]
+    first = bisect_left(breaks, hits[0].start)
+    leads = [norm[breaks[first - 1] + 1 if first else 0:hits[0].start]] + [""] * (len(hits) - 1)
     afters = [""] * len(hits)
     for i, hit in enumerate(hits):
         stop = hits[i + 1].start if i + 1 < len(hits) else len(norm)
-        clause = CLAUSE_RE.match(norm, hit.end, stop)
-        if i + 1 < len(hits) and clause is not None and clause.end() == stop:  # next date, same clause
-            words = clause.group()
-            cut = words.rfind("、")
-            afters[i] = _without_lead_tail(words[:cut] if cut >= 0 else words)
-            leads[i + 1] = _without_lead_tail(words[cut + 1:]) if cut >= 0 else ""
+        after = bisect_left(breaks, hit.end)
+        clause_end = breaks[after] if after < len(breaks) else len(norm)
+        if i + 1 < len(hits) and clause_end >= stop:  # the next date stands in the same clause
+            between = norm[hit.end:stop]
+            cut = between.rfind("、")
+            afters[i] = _without_lead_tail(between[:cut] if cut >= 0 else between)
+            leads[i + 1] = between[cut + 1:] if cut >= 0 else ""
         else:
-            afters[i] = _words(clause)
-            if i + 1 < len(hits):
-                leads[i + 1] = _clause_lead(norm, hit.end, stop)
-    return [lead + after for lead, after in zip(leads, afters)]
-
-
-def _words(clause: re.Match[str] | None) -> str:
-    return clause.group().strip(_STRIP) if clause else ""
-
-
-def _clause_lead(norm: str, start: int, stop: int) -> str:
-    """The words of a date's clause before it, back to a clause break (one reverse search per break
-    character, so linear), without the words that only lead to the date (于, 确保 …)."""
-    begin = max(norm.rfind(ch, start, stop) for ch in CLAUSE_BREAKS) + 1
-    return _without_lead_tail(norm[max(begin, start):stop])
+            afters[i] = norm[hit.end:clause_end].strip(_STRIP)
+            if i + 1 < len(hits):  # from the last break before the next date
+                leads[i + 1] = norm[breaks[bisect_left(breaks, stop) - 1] + 1:stop]
+    return [_without_lead_tail(lead) + after for lead, after in zip(leads, afters)]
 
 
 def _without_lead_tail(words: str) -> str:
+    """The words without the run of 于 / 要 / 确保 … (and separators) they end with, looked for only
+    near the end, so a long lead-in costs no more than a short one."""
     words = words.strip(_STRIP)
-    while words.endswith(LEAD_TAIL_WORDS):
-        words = words[:-next(len(w) for w in LEAD_TAIL_WORDS if words.endswith(w))].strip(_STRIP)
-    return words
+    tail = LEAD_TAIL_RE.search(words, max(0, len(words) - LEAD_TAIL_WINDOW))
+    return words[:tail.start()].strip(_STRIP) if tail else words
 
 
 # ---- named holidays ------------------------------------------------------------------------------------
