@@ -447,5 +447,21 @@ def units_import(ctx, file, write):
     click.echo(f"{len(found) - len(skipped)} units added to {target}" + (f"; already there: {'、'.join(skipped)}" if skipped else ""))
 
 
+@cli.command()
+@click.argument("target", type=click.Path(file_okay=True, dir_okay=True))
+@click.option("--keep", type=click.IntRange(1, 10000), help="Keep only the newest N backups in the folder.")
+@click.pass_context
+def backup(ctx, target, keep):
+    """Copy the database to TARGET (a folder, or a file ending in .db) while the service runs."""
+    from pathlib import Path
+
+    from reminder.backup import backup_database
+
+    db = _db(ctx)
+    result = backup_database(db.conn, Path(target), _now(ctx, None), keep=keep)
+    click.echo(f"backup written to {result.path}"
+               + (f"; removed {len(result.removed)} older backup(s)" if result.removed else ""))
+
+
 def main() -> None:
     cli(prog_name="reminder")
