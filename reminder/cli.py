@@ -295,7 +295,9 @@ def digest(ctx, now_text, dry_run, as_json):
 @click.option("-v", "--verbose", is_flag=True, help="Log every tick.")
 @click.pass_context
 def run(ctx, tick_seconds, verbose):
-    """Run as a service: tick now (catching up), then on schedule; digest daily. Stop with SIGTERM."""
+    """Run as a service: tick now (catching up), then on schedule; digest daily. Stop with SIGTERM.
+
+    With a [web] section in the config it also serves the web app (see `reminder serve`)."""
     import logging
 
     from reminder.daemon import Daemon
@@ -306,7 +308,12 @@ def run(ctx, tick_seconds, verbose):
     config = _config(ctx)
     path = ctx.obj["db_path"] or config.database
     _db(ctx).close()  # fail fast (exit 1) on a database that cannot be opened
-    Daemon(config, path, tick_seconds=tick_seconds).run()
+    web = _start_web(config, path) if config.web else None
+    try:
+        Daemon(config, path, tick_seconds=tick_seconds).run()
+    finally:
+        if web:
+            web.stop()
 
 
 @cli.command()
@@ -461,6 +468,105 @@ def backup(ctx, target, keep):
     result = backup_database(db.conn, Path(target), _now(ctx, None), keep=keep)
     click.echo(f"backup written to {result.path}"
                + (f"; removed {len(result.removed)} older backup(s)" if result.removed else ""))
+
+
+# --- the web app ----------------------------------------------------------------------------------
+
+def _start_web(config, db_path, host=None, port=None):
+    from reminder.web.server import start_web
+
+    return start_web(config, db_path, host, port)
+
+
+@cli.command()
+@click.option("--host", help="Address to listen on; default: the config's web.bind (127.0.0.1).")
+@click.option("--port", type=click.IntRange(0, 65535), help="Port; default: the config's web.port (8080).")
+@click.pass_context
+def serve(ctx, host, port):
+    """Serve the web app alone (units' pages, the office's board) until SIGTERM or Ctrl-C."""
+    import logging
+    import signal
+    import threading
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = _config(ctx)
+    path = ctx.obj["db_path"] or config.database
+    _db(ctx).close()  # fail fast (exit 1) on a database that cannot be opened
+    server = _start_web(config, path, host, port)
+    click.echo(f"serving {server.local_url} (links point to {(config.web or _web_defaults()).base_url}); "
+               "stop with Ctrl-C", err=True)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    stopping.wait()
+    server.stop()
+
+
+def _web_defaults():
+    from reminder.config import WebConfig
+
+    return WebConfig()
+
+
+@cli.command()
+@click.argument("unit")
+@click.option("--revoke", is_flag=True, help="Stop every link of UNIT made so far from opening, instead.")
+@click.pass_context
+def link(ctx, unit, revoke):
+    """Print UNIT's own link to its page (signed, expiring after web.link_days).
+
+    UNIT is a unit's exact name as the tasks or the unit directory name it. With --revoke, the unit's
+    earlier links stop working at once; run it again without --revoke for a new one.
+    """
+    from reminder import store
+    from reminder.web.keys import derive, load_secret
+    from reminder.web.links import link_url, make_token
+
+    config = _config(ctx)
+    web = config.web or _web_defaults()
+    db = _db(ctx)
+    name = _link_unit(db, config, unit)
+    now = _now(ctx, None)
+    if revoke:
+        store.revoke_unit_links(db, name, now, by="cli")
+        click.echo(f"every earlier link of {name} is revoked; `reminder link {name}` makes a new one")
+        return
+    token, expires = make_token(derive(load_secret(web), "unit-link"), name,
+                                store.unit_link_generation(db, name), now, web.link_days)
+    click.echo(link_url(web.base_url, token))
+    click.echo(f"{name}: opens until {expires.astimezone(config.zone):%Y-%m-%d %H:%M}", err=True)
+
+
+def _link_unit(db, config, unit: str) -> str:
+    """The exact unit a link is for: a name some task is assigned to, else a directory unit's name."""
+    from reminder import store
+
+    name = unit.strip()
+    matches = store.match_units(db, name)
+    if matches == [name]:
+        return name
+    known = config.directory.lookup(name)
+    if known is not None:
+        return known.name
+    hint = f"; did you mean: {'、'.join(matches[:10])}" if matches else ""
+    raise click.ClickException(f"no task is assigned to a unit named '{name}' and the unit directory does not "
+                               f"know it{hint} (a link is for one exact unit)")
+
+
+@cli.command("hash-password")
+def hash_password():
+    """Make a password hash for [[web.users]] password_hash; reads the password from a prompt or stdin."""
+    from reminder.web.passwords import hash_password as make_hash
+    from reminder.web.passwords import password_problem
+
+    if sys.stdin.isatty():
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True, err=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    problem = password_problem(password)
+    if problem:
+        raise click.ClickException(problem)
+    click.echo(make_hash(password))
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ folder, so a service started from another working directory finds the same files
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import re
 import tomllib
@@ -198,6 +199,7 @@ class Config:
     file: FileConfig = FileConfig()
     units: tuple[UnitConfig, ...] = ()
     calendar: CalendarConfig = CalendarConfig()
+    web: WebConfig | None = None  # None: no [web] section, `reminder run` serves no web app
     source: Path | None = field(default=None, compare=False, metadata={"toml": ()})
 
     @property
@@ -286,6 +288,7 @@ def parse_config(
         file=FileConfig(dir=_file_dir(top.table("file"), path, base_dir)),
         units=_units(top.take("units", _list(_table_value), ()), env),
         calendar=_calendar(top.table("calendar")),
+        web=_web(top, env, base_dir),
         source=source,
     )
     top.finish()
@@ -622,3 +625,149 @@ def _default_due(value: Any, key: str) -> str:
     except ValueError:
         pass
     raise _Invalid(f"must be 'year_end' or a month-day like '12-31', got {text!r}", key)
+
+
+# ---------------------------------------------------------------------------------------------
+# [web]: the units' pages and the office's board (reminder.web). Kept in one block, apart from
+# the sections above, so that it reads (and merges) as one piece.
+
+WEB_PORT = 8080
+WEB_KEY_MIN_CHARS = 32   # a signing key from the environment: at least this long (256 bits as hex)
+
+
+@dataclass(frozen=True, repr=False)
+class WebUserConfig:
+    """An office user who may log in to the board; ``password_hash`` from `reminder hash-password`."""
+
+    name: str
+    password_hash: str
+
+    def __repr__(self) -> str:
+        return f"WebUserConfig(name={self.name!r}, password_hash='***')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """The web app: where it listens, the address in links, how links and logins are guarded.
+
+    The key that signs units' links and CSRF tokens comes from the environment variable named by
+    ``secret_key_env`` when that is set, else from ``secret_key_file``, which is generated on first
+    use (owner-only). Changing the key invalidates every link and session at once.
+    """
+
+    bind: str = "127.0.0.1"
+    port: int = WEB_PORT
+    base_url: str = f"http://127.0.0.1:{WEB_PORT}"   # what units and the office type or click
+    link_days: int = 60                             # a unit's link opens for this long
+    session_hours: int = 12                         # an office login lasts this long
+    secret_key: Secret | None = field(default=None, metadata={"toml": ("secret_key_env",)})
+    secret_key_file: Path = Path("web.key")
+    trusted_proxy: str | None = None                # the proxy whose X-Forwarded-* headers count
+    login_attempts: int = 5                         # failed logins allowed per address and user …
+    login_window_minutes: int = 15                  # … within this many minutes
+    max_upload_mb: int = 20
+    files_dir: Path = Path("files")                 # uploaded files; downloads come only from here
+    users: tuple[WebUserConfig, ...] = ()
+
+
+def _web(top: _Table, env: Mapping[str, str], base_dir: Path) -> WebConfig | None:
+    """The ``[web]`` section, or None when the config has none (the web app is then not served)."""
+    present = top.has("web")
+    t = top.table("web")
+    if not present:
+        return None
+    path = _path(base_dir)
+    bind = t.take("bind", _host, "127.0.0.1")
+    port = t.take("port", _int(1, 65535), WEB_PORT)
+    host = f"[{bind}]" if ":" in bind else bind
+    web = WebConfig(
+        bind=bind,
+        port=port,
+        base_url=t.take("base_url", _base_url, f"http://{host}:{port}"),
+        link_days=t.take("link_days", _int(1, 366), 60),
+        session_hours=t.take("session_hours", _int(1, 720), 12),
+        secret_key=_web_key(t, env),
+        secret_key_file=t.take("secret_key_file", path, base_dir / "web.key"),
+        trusted_proxy=t.take("trusted_proxy", _ip_address, None),
+        login_attempts=t.take("login_attempts", _int(1, 100), 5),
+        login_window_minutes=t.take("login_window_minutes", _int(1, 1440), 15),
+        max_upload_mb=t.take("max_upload_mb", _int(1, 1024), 20),
+        files_dir=t.take("files_dir", path, base_dir / "files"),
+        users=_web_users(t),
+    )
+    t.finish(forbidden={"secret_key": "secret_key_env"})
+    return web
+
+
+def _web_key(t: _Table, env: Mapping[str, str]) -> Secret | None:
+    key = _secret(t, "secret_key_env", env, "the key that signs links")
+    if key is not None and len(key.reveal()) < WEB_KEY_MIN_CHARS:
+        raise _Invalid(f"environment variable {key.env} must hold at least {WEB_KEY_MIN_CHARS} characters "
+                       f"(make one with: python3 -c 'import secrets; print(secrets.token_hex(32))')",
+                       t.key("secret_key_env"))
+    return key
+
+
+def _web_users(t: _Table) -> tuple[WebUserConfig, ...]:
+    tables = t.take("users", _list(_table_value), ())
+    users = tuple(_web_user(_Table(raw, f"{t.key('users')}[{i}]")) for i, raw in enumerate(tables))
+    seen: set[str] = set()
+    for i, user in enumerate(users):
+        if user.name in seen:
+            raise _Invalid(f"user {user.name!r} is listed twice", f"{t.key('users')}[{i}].name")
+        seen.add(user.name)
+    return users
+
+
+def _web_user(t: _Table) -> WebUserConfig:
+    from reminder.web.passwords import BadHash, parse_hash
+
+    if t.has("password"):
+        # The value is not echoed: it is a password.
+        raise _Invalid("passwords may not be written in the config; run `reminder hash-password` and "
+                       "put what it prints in password_hash", t.key("password"))
+    name = t.take("name", _str)
+    if any(c.isspace() for c in name):
+        raise _Invalid(f"a user name may not contain spaces, got {name!r}", t.key("name"))
+    stored = t.take("password_hash", _str)
+    try:
+        parse_hash(stored)
+    except BadHash as err:
+        raise _Invalid(str(err), t.key("password_hash")) from None
+    user = WebUserConfig(name=name, password_hash=stored)
+    t.finish()
+    return user
+
+
+def _host(value: Any, key: str) -> str:
+    """An address to listen on: an IP address or a host name, without a port."""
+    text = _str(value, key)
+    try:
+        ipaddress.ip_address(text)
+        return text
+    except ValueError:
+        pass
+    if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?", text):
+        raise _Invalid(f"must be an IP address or host name such as '127.0.0.1', got {text!r}", key)
+    return text
+
+
+def _ip_address(value: Any, key: str) -> str:
+    text = _str(value, key)
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise _Invalid(f"must be the IP address of the reverse proxy (e.g. '127.0.0.1'), got {text!r}",
+                       key) from None
+
+
+def _base_url(value: Any, key: str) -> str:
+    """The web app's public address: http(s), no query or fragment; kept without a trailing slash."""
+    url = _str(value, key)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise _Invalid(f"must be the address units open, like 'https://gk.example.gov.cn/reminder', "
+                       f"got {url!r}", key)
+    return url.rstrip("/")

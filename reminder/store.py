@@ -248,6 +248,40 @@ def _m0002(db: sqlite_utils.Database) -> None:
     """)
 
 
+# ==================================================================================================
+# BEGIN web migrations (issue 11: the web app). One block, to be moved into the store package as is.
+# Tables:
+# ``unit_links`` -- one row per unit whose links were ever revoked: ``unit`` (primary key),
+#     ``generation`` (links carry the generation they were made in; a link of an older one was
+#     revoked), ``revoked_at``, ``revoked_by``. A unit without a row is at generation 0.
+# ``office_sessions`` -- one row per office login: ``token_hash`` (SHA-256 of the cookie's random
+#     token, so a copy of the database opens no session), ``user``, ``created_at``, ``expires_at``,
+#     ``ended_at`` (logout).
+
+@MIGRATIONS(name="web_0001_unit_links")
+def _m_web_0001(db: sqlite_utils.Database) -> None:
+    """Revocable unit links and server-side office sessions (a logout really ends a session)."""
+    _run(db, """
+    CREATE TABLE unit_links (
+        unit TEXT PRIMARY KEY CHECK (unit <> ''),
+        generation INTEGER NOT NULL CHECK (generation > 0),
+        revoked_at TEXT NOT NULL,
+        revoked_by TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE office_sessions (
+        id INTEGER PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        user TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        ended_at TEXT
+    )
+    """)
+
+# END web migrations
+# ==================================================================================================
+
+
 SCHEMA_VERSION = len(MIGRATIONS._migrations)
 """The schema version this code builds: the number of migrations above."""
 
@@ -1348,3 +1382,49 @@ def release_claims(db: sqlite_utils.Database, holder: str) -> int:
         cursor = db.execute("""UPDATE messages SET status = 'pending', claimed_by = NULL
                                WHERE status = 'sending' AND claimed_by = ?""", [holder])
     return cursor.rowcount
+
+
+# ==================================================================================================
+# BEGIN web functions (issue 11: the web app). One block, to be moved into the store package as is.
+
+def unit_link_generation(db: sqlite_utils.Database, unit: str) -> int:
+    """The generation a new link of ``unit`` carries, and the only one that opens (0 if never revoked)."""
+    row = db.execute("SELECT generation FROM unit_links WHERE unit = ?", [unit]).fetchone()
+    return row[0] if row else 0
+
+
+def revoke_unit_links(db: sqlite_utils.Database, unit: str, now: datetime, by: str = "") -> int:
+    """Stop every link of ``unit`` made so far from opening; returns the new generation."""
+    with _write(db, "revoke the unit's links"):
+        db.execute("""INSERT INTO unit_links (unit, generation, revoked_at, revoked_by) VALUES (?, 1, ?, ?)
+                      ON CONFLICT (unit) DO UPDATE SET generation = generation + 1,
+                          revoked_at = excluded.revoked_at, revoked_by = excluded.revoked_by""",
+                   [unit, timestamp(now), by])
+    return unit_link_generation(db, unit)
+
+
+def create_office_session(db: sqlite_utils.Database, token_hash: str, user: str, now: datetime,
+                          expires: datetime) -> None:
+    """Record a login; the cookie holds the token, the database only its hash."""
+    with _write(db, "record the login"):
+        db.execute("INSERT INTO office_sessions (token_hash, user, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                   [token_hash, user, timestamp(now), timestamp(expires)])
+
+
+def office_session_user(db: sqlite_utils.Database, token_hash: str, now: datetime) -> str | None:
+    """The user of a live session (not ended, not expired), or None."""
+    row = db.execute("""SELECT user FROM office_sessions
+                        WHERE token_hash = ? AND ended_at IS NULL AND expires_at > ?""",
+                     [token_hash, timestamp(now)]).fetchone()
+    return row[0] if row else None
+
+
+def end_office_session(db: sqlite_utils.Database, token_hash: str, now: datetime) -> bool:
+    """Log out: the session stops opening pages at once. False when it was not live."""
+    with _write(db, "record the logout"):
+        cursor = db.execute("UPDATE office_sessions SET ended_at = ? WHERE token_hash = ? AND ended_at IS NULL",
+                            [timestamp(now), token_hash])
+    return cursor.rowcount == 1
+
+# END web functions
+# ==================================================================================================

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.websupport import _clock_back, browser, page, site  # noqa: F401  (the web tests' fixtures)
+
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT.parent / "shared" / "seeds"
 

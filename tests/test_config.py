@@ -31,6 +31,7 @@ EXAMPLE_ENV = {
     "CZJ_FEISHU_SECRET": "feishu-secret-Zq84",
     "OFFICE_DINGTALK_URL": "https://oapi.dingtalk.com/robot/send?access_token=office-Zq85",
     "OFFICE_DINGTALK_SECRET": "SEC-office-Zq86",
+    "REMINDER_WEB_KEY": "web-key-of-at-least-32-characters-Zq87",
 }
 
 

@@ -110,10 +110,10 @@ def test_open_sets_wal_busy_timeout_foreign_keys_and_records_the_schema(db):
     assert db.journal_mode == "wal"
     assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 10_000
     assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-    assert store.schema_version(db) == store.SCHEMA_VERSION == 2
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert store.schema_version(db) == store.SCHEMA_VERSION == 3
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 3
     names = [r["name"] for r in db.query("SELECT name FROM _sqlite_migrations WHERE migration_set = 'reminder'")]
-    assert names == ["0001_plans_tasks_assignments", "0002_events_notices_outbox_locks"]
+    assert names == ["0001_plans_tasks_assignments", "0002_events_notices_outbox_locks", "web_0001_unit_links"]
     assert set(TABLES) <= set(db.table_names())
 
 
@@ -121,7 +121,7 @@ def test_reopening_applies_no_migration_twice_and_keeps_data(db_path):
     with store.open_db(db_path) as db:
         store.import_plan(db, V1, NOW)
     with store.open_db(db_path) as db:
-        assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 2
+        assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 3
         assert len(store.list_tasks(db)) == 4
 
 
@@ -133,9 +133,9 @@ def test_processes_opening_a_new_database_at_once_migrate_it_once(db_path):
     procs = [subprocess.Popen([sys.executable, "-c", code, str(db_path)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, cwd=checkout) for _ in range(6)]
     results = [p.communicate(timeout=60) for p in procs]
-    assert [(p.returncode, out.strip()) for p, (out, _) in zip(procs, results)] == [(0, "2")] * 6, results
+    assert [(p.returncode, out.strip()) for p, (out, _) in zip(procs, results)] == [(0, "3")] * 6, results
     with store.open_db(db_path) as db:
-        assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 2
+        assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 3
 
 
 def test_a_database_from_a_newer_reminder_is_refused(db_path):
