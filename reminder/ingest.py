@@ -429,13 +429,18 @@ def _kind(folded: str) -> str:
     return "short"
 
 
-def _place(cells: list[_Text], roles: tuple[Role, ...], first: int = 0) -> tuple[float, dict[int, _Text]]:
-    """The best order-keeping fit of ``cells`` to the columns ``first``.. (each cell one column).
+def _place(cells: list[_Text], roles: tuple[Role, ...], first: int | None = None) -> tuple[float, dict[int, _Text]]:
+    """The best order-keeping fit of ``cells`` to the columns (each cell one column).
 
-    Returns (fit, {column: cell}). Spare section columns stand on the left (negative numbers): a row
-    wider than the header has its category split over several cells there.
+    Returns (fit, {column: cell}). Placed freely (``first`` None), spare section columns stand on the
+    left (negative numbers: a row wider than the header has its category split over several cells)
+    and equal fits lean right (a short row lost its leading merged cells). Continuing a record
+    (columns from ``first`` on), equal fits lean left: the next column is the likeliest.
     """
-    columns = list(range(-len(cells), 0)) + list(range(first, len(roles)))  # spare section columns first
+    if first is None:
+        columns, lean = list(range(-len(cells), 0)) + list(range(len(roles))), _RIGHTWARD
+    else:
+        columns, lean = list(range(first, len(roles))), -_RIGHTWARD
     kinds = [_kind(cell.folded) if cell else "" for cell in cells]
     n, m = len(cells), len(columns)
     best = [[0.0] * (m + 1)] + [[_NO_FIT] * (m + 1) for _ in range(n)]
@@ -444,8 +449,10 @@ def _place(cells: list[_Text], roles: tuple[Role, ...], first: int = 0) -> tuple
             column = columns[j - 1]
             role = roles[column] if column >= 0 else Role.SECTION
             fit = _FIT[kinds[i - 1]][role] if kinds[i - 1] else 0.0
-            best[i][j] = max(best[i][j - 1], best[i - 1][j - 1] + fit + _RIGHTWARD * j)
+            best[i][j] = max(best[i][j - 1], best[i - 1][j - 1] + fit + lean * j)
     placed: dict[int, _Text] = {}
+    if n > m:
+        return _NO_FIT, placed
     i, j = n, m
     while i > 0:
         if j > i and best[i][j] == best[i][j - 1]:
@@ -466,6 +473,8 @@ class _Group:
     cells: dict[int, _Text]
     complete: bool  # read by position from a full row: nothing joins it
     roles: tuple[Role, ...]
+    written: tuple[_Text, ...] = ()  # the row's cells as they came, when placed by content
+    fit: float = 0.0                 # how well they fit where they were placed
 
 
 @dataclass
@@ -477,6 +486,7 @@ class _Record:
     complete: bool
     roles: tuple[Role, ...]
     rows: int = 1  # how many rows of the document it was gathered from
+    blank_units: bool = False  # a unit column got an empty cell (a merge from above), not no cell
 
     @property
     def last(self) -> int:
@@ -496,20 +506,49 @@ def _records(groups: Iterable[_Group]) -> list[_Record]:
         if not cells:
             continue
         current = records[-1] if records else None
-        if (group.complete or current is None or current.complete or current.roles != group.roles
-                or _starts_record(cells, current)):
-            records.append(_Record(cells=cells, line=group.line, complete=group.complete, roles=group.roles))
+        if not (group.complete or current is None or current.complete or current.roles != group.roles):
+            cells = _continuation(group, cells, current)
+        blank_units = any(not cell and 0 <= column < len(group.roles)
+                          and group.roles[column] in (Role.LEAD, Role.UNITS) for column, cell in group.cells.items())
+        if cells is None or current is None or group.complete or current.complete or current.roles != group.roles:
+            cells = {column: cell for column, cell in group.cells.items() if cell}
+            records.append(_Record(cells=cells, line=group.line, complete=group.complete, roles=group.roles,
+                                   blank_units=blank_units))
             continue
         current.rows += 1
+        current.blank_units = current.blank_units or blank_units
         for column, cell in cells.items():
             current.cells[column] = _join([current.cells[column], cell]) if column in current.cells else cell
     return records
 
 
-def _starts_record(cells: dict[int, _Text], current: _Record) -> bool:
+CONTINUE_MARGIN = 1.0  # a row continues a record when its cells fit the columns after it nearly as well
+
+
+def _continuation(group: _Group, cells: dict[int, _Text], current: _Record) -> dict[int, _Text] | None:
+    """Where a partial row's cells go when they continue ``current``; None when they start a record."""
+    if _starts_by_number(cells, current):
+        return None
+    filled = [cell for cell in group.written if cell]
+    if filled and current.last + 1 < len(current.roles):
+        fit, placed = _place(filled, current.roles, first=current.last + 1)
+        if placed and fit >= group.fit - CONTINUE_MARGIN:
+            return placed
+    return None if _starts_record(cells, current) else cells
+
+
+def _starts_by_number(cells: dict[int, _Text], current: _Record) -> bool:
+    """A number or a numbered line starts a record, unless the record holds only its sections so far."""
     role = current.role
     if any(role(c) is Role.NUMBER or _numbered(cell.folded) for c, cell in cells.items()):
         return any(role(c) is not Role.SECTION for c in current.cells)
+    return False
+
+
+def _starts_record(cells: dict[int, _Text], current: _Record) -> bool:
+    role = current.role
+    if any(role(c) is Role.NUMBER or _numbered(cell.folded) for c, cell in cells.items()):
+        return _starts_by_number(cells, current)
     first = min(cells)
     if first > current.last:
         return False
@@ -541,7 +580,12 @@ def _table_groups(lines: list[_Line], header: _Header) -> Iterator[_Group]:
             if len(line.filled) >= 2 or len(line.cells) == 1:
                 index += 1  # a repeated header label
                 continue
-        yield _Group(line.line, _placed_row(line, columns), columns.width == len(line.cells), columns.roles)
+        if columns.width == len(line.cells):
+            placed = {columns.offset + i: cell for i, cell in enumerate(line.cells)}
+            yield _Group(line.line, placed, True, columns.roles)
+        else:
+            fit, placed = _place(list(line.cells), columns.roles)
+            yield _Group(line.line, placed, False, columns.roles, written=line.cells, fit=fit)
         index += 1
 
 
@@ -552,12 +596,6 @@ def _rows_until_next_header(lines: list[_Line], start: int) -> list[_Line]:
             break
         rows.append(lines[index])
     return rows
-
-
-def _placed_row(line: _Line, columns: _Columns) -> dict[int, _Text]:
-    if columns.width == len(line.cells):
-        return {columns.offset + i: cell for i, cell in enumerate(line.cells)}
-    return _place(list(line.cells), columns.roles)[1]
 
 
 # --- reading paragraphs --------------------------------------------------------------------------------
@@ -710,7 +748,7 @@ class _TaskReader:
         drafts = self._tasks(record, by_role)
         if drafts is None:
             return None
-        self._attach_details(drafts, by_role, record.complete)
+        self._attach_details(drafts, by_role, record.complete or record.blank_units)
         return drafts
 
     def _tasks(self, record: _Record, by_role: dict[Role, list[_Text]]) -> list[_Draft] | None:
@@ -731,11 +769,11 @@ class _TaskReader:
             return [_Draft(number="", line=record.line, section=self.sections.path, text_lines=[text])]
         return _split_numbered_lines(text, record.line, self.sections, self.numbering)
 
-    def _attach_details(self, drafts: list[_Draft], by_role: dict[Role, list[_Text]], complete: bool) -> None:
-        """Units and deadline for the record's tasks. A blank units cell in a full row, or a row that
-        brings only its requirement (the rest merged from above), continues the units above."""
+    def _attach_details(self, drafts: list[_Draft], by_role: dict[Role, list[_Text]], blank: bool) -> None:
+        """Units and deadline for the record's tasks. A blank units cell, or a row that brings only
+        its requirement (the rest merged from above), continues the units above."""
         leads, units = by_role[Role.LEAD], by_role[Role.UNITS]
-        if not any(leads + units) and (complete or not any(by_role[Role.DEADLINE])):
+        if not any(leads + units) and (blank or not any(by_role[Role.DEADLINE])):
             leads, units = self.previous_units
         self.previous_units = (leads, units)
         deadline_cell = next((c for c in by_role[Role.DEADLINE] if c and not is_placeholder(c.folded)), _EMPTY)
