@@ -106,8 +106,12 @@ LABELS = {
     "完成时限": Role.DEADLINE, "时限要求": Role.DEADLINE, "完成时间": Role.DEADLINE, "时间要求": Role.DEADLINE,
     "时限": Role.DEADLINE, "截止时间": Role.DEADLINE, "时间节点": Role.DEADLINE,
 }
-LABEL_RE = re.compile(r"(?P<label>" + "|".join(sorted(LABELS, key=len, reverse=True)) + r")\s*[:：]\s*"
-                      r"(?P<value>(?:[^；;（）()\n]|[（(][^（）()\n]*[）)])*)[；;）)]?")
+_LABEL_WORDS = "|".join(sorted(LABELS, key=len, reverse=True))
+# A label's value runs to the next label, a closing bracket or the line's end; "；" separates units
+# inside it ("责任单位：市审计局；市统计局") unless another label follows.
+LABEL_RE = re.compile(rf"(?P<label>{_LABEL_WORDS})\s*[:：]\s*"
+                      rf"(?P<value>(?:[^；;（）()\n]|[（(][^（）()\n]*[）)]|[；;](?!\s*(?:{_LABEL_WORDS})\s*[:：]))*)"
+                      r"[；;）)]?")
 NO_TASKS_MESSAGE = "found a task table header but no tasks under it; check that the table's rows hold the tasks"
 NO_PLAN_MESSAGE = ("no task table found: expected a header row naming the requirement, unit and deadline "
                    "columns (具体要求 / 责任单位 / 时限要求 …) followed by tasks, or task paragraphs with their "
@@ -115,6 +119,7 @@ NO_PLAN_MESSAGE = ("no task table found: expected a header row naming the requir
 MAX_HEADER_CELL = 12  # header cells are short labels
 MAX_LABEL_EXTRA = 4   # "具体工作任务" is a label; "深化重点领域公开" is a heading that contains one
 MAX_HEADER_ROWS = 8
+TITLE_ENDING = re.compile(r"(方案|要点|清单|计划|台账|[表单])$|\d")  # "工作任务分工方案" is a title line, not a label
 
 # Section headings: 一、… is level 0, （一）… level 1. Extraction sometimes loses the numeral
 # ("、聚焦…", ")狠抓…"), so a bare 、 or closing bracket at the start still marks the level.
@@ -242,7 +247,7 @@ PARAGRAPH_COLUMNS = _Columns(roles=(Role.SECTION, Role.NUMBER, Role.TEXT, Role.L
 
 def _cell_role(cell: str) -> Role | None:
     label = re.sub(r"\s+", "", cell)
-    if not label or len(label) > MAX_HEADER_CELL or _section_level(label) is not None:
+    if not label or len(label) > MAX_HEADER_CELL or _section_level(label) is not None or TITLE_ENDING.search(label):
         return None
     for word, role in HEADER_VOCABULARY:
         if word in label and len(label) - len(word) <= MAX_LABEL_EXTRA:
@@ -281,9 +286,10 @@ def _header_at(lines: list[_Line], index: int) -> _Header | None:
     for line in lines[index : index + MAX_HEADER_ROWS]:
         if not _label_row(line):
             break
+        if run and len(run[0].cells) > 1 and len(line.cells) == len(run[0].cells) \
+                and not _stacked_below(lines, index + len(run), run[-1]):
+            break  # a grid header followed by a repeat of itself, not by a second header row
         run.append(line)
-        if len(line.cells) > 1 and len(run) == 1 and not _stacked_below(lines, index + 1, line):
-            break  # a one-row grid header
     if not run:
         return None
     widths = {len(line.cells) for line in run}
@@ -580,13 +586,25 @@ def _table_groups(lines: list[_Line], header: _Header) -> Iterator[_Group]:
             if len(line.filled) >= 2 or len(line.cells) == 1:
                 index += 1  # a repeated header label
                 continue
+        written = list(line.cells)
+        while written and not written[-1]:
+            written.pop()  # empty cells padding the row's end say nothing about where the others go
+        fit, placed = _place(written, columns.roles)
         if columns.width == len(line.cells):
-            placed = {columns.offset + i: cell for i, cell in enumerate(line.cells)}
-            yield _Group(line.line, placed, True, columns.roles)
-        else:
-            fit, placed = _place(list(line.cells), columns.roles)
-            yield _Group(line.line, placed, False, columns.roles, written=line.cells, fit=fit)
+            by_position = {columns.offset + i: cell for i, cell in enumerate(line.cells)}
+            if _fit(by_position, columns.roles) + MISFIT_MARGIN >= fit:
+                yield _Group(line.line, by_position, True, columns.roles)
+                index += 1
+                continue
+        yield _Group(line.line, placed, False, columns.roles, written=tuple(written), fit=fit)
         index += 1
+
+
+MISFIT_MARGIN = 4.0  # a full row is read by position unless its cells fit other columns far better
+
+
+def _fit(placed: dict[int, _Text], roles: tuple[Role, ...]) -> float:
+    return sum(_FIT[_kind(cell.folded)][roles[column]] for column, cell in placed.items() if cell)
 
 
 def _rows_until_next_header(lines: list[_Line], start: int) -> list[_Line]:
