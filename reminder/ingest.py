@@ -513,10 +513,11 @@ def _records(groups: Iterable[_Group]) -> list[_Record]:
             continue
         current = records[-1] if records else None
         if not (group.complete or current is None or current.complete or current.roles != group.roles):
-            cells = _continuation(group, cells, current)
+            continued = _continuation(group, cells, current)
+            cells = continued if continued is not None else {}
         blank_units = any(not cell and 0 <= column < len(group.roles)
                           and group.roles[column] in (Role.LEAD, Role.UNITS) for column, cell in group.cells.items())
-        if cells is None or current is None or group.complete or current.complete or current.roles != group.roles:
+        if not cells or current is None or group.complete or current.complete or current.roles != group.roles:
             cells = {column: cell for column, cell in group.cells.items() if cell}
             records.append(_Record(cells=cells, line=group.line, complete=group.complete, roles=group.roles,
                                    blank_units=blank_units))
@@ -587,9 +588,14 @@ def _table_groups(lines: list[_Line], header: _Header) -> Iterator[_Group]:
                 index += 1  # a repeated header label
                 continue
         written = list(line.cells)
-        while written and not written[-1]:
-            written.pop()  # empty cells padding the row's end say nothing about where the others go
         fit, placed = _place(written, columns.roles)
+        trimmed = list(written)
+        while trimmed and not trimmed[-1]:
+            trimmed.pop()  # empty cells padding the row's end, unless they stand in unit columns
+        if len(trimmed) < len(written):
+            trimmed_fit, trimmed_placed = _place(trimmed, columns.roles)
+            if trimmed_fit > fit + _RIGHTWARD * len(columns.roles) * len(written):
+                written, fit, placed = trimmed, trimmed_fit, trimmed_placed
         if columns.width == len(line.cells):
             by_position = {columns.offset + i: cell for i, cell in enumerate(line.cells)}
             if _fit(by_position, columns.roles) + MISFIT_MARGIN >= fit:

@@ -30,7 +30,14 @@ import re
 from html.parser import HTMLParser
 
 from reminder.errors import InputError
-from reminder.readers import Row, codec_for, decode_text
+from reminder.readers import (
+    MAX_GRID_CELLS,
+    Row,
+    check_grid,
+    check_span,
+    codec_for,
+    decode_text,
+)
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
         "track", "wbr", "keygen"}
@@ -62,7 +69,7 @@ def read_html(data: bytes, path: str, charset: str | None = None) -> tuple[Row, 
     try:
         builder.feed(_decode(data, path, charset))
         builder.close()
-        flow = _Flow()
+        flow = _Flow(path)
         _walk(builder.root, flow, framed=False)
         flow.flush()
     except (AssertionError, RecursionError) as err:
@@ -167,7 +174,8 @@ class _TreeBuilder(HTMLParser):
 class _Flow:
     """Text outside tables, gathered into one-cell rows at block boundaries."""
 
-    def __init__(self) -> None:
+    def __init__(self, path: str) -> None:
+        self.path = path  # for messages about a table too large to build
         self.rows: list[Row] = []
         self.parts: list[str] = []
         self.line = 0
@@ -234,7 +242,7 @@ def _emit_table(table: _Node, flow: _Flow) -> None:
                 _walk(cell, flow, framed=True)
                 flow.flush()
         return
-    for line, cells in _grid(trs):
+    for line, cells in _grid(trs, flow.path):
         if any(cells):
             flow.rows.append(Row(cells=tuple(cells), line=line))
 
@@ -252,8 +260,11 @@ def _cells(tr: _Node) -> list[_Node]:
     return [cell for cell in _find(tr, {"td", "th"}) if not _dropped(cell, framed=True)]
 
 
-def _grid(trs: list[_Node]) -> list[tuple[int, list[str]]]:
-    """(line, cells) per <tr>, rowspan/colspan resolved: every covered position holds the cell's text."""
+def _grid(trs: list[_Node], path: str) -> list[tuple[int, list[str]]]:
+    """(line, cells) per <tr>, rowspan/colspan resolved: every covered position holds the cell's text.
+
+    The spans are checked before they are filled in, so colspan="1000" rowspan="1000" is refused
+    (``check_span``, ``check_grid``) rather than allocated."""
     taken: dict[tuple[int, int], str] = {}
     for r, tr in enumerate(trs):
         c = 0
@@ -262,11 +273,16 @@ def _grid(trs: list[_Node]) -> list[tuple[int, list[str]]]:
                 c += 1
             text = _cell_text(cell)
             rows, cols = _span(cell, "rowspan", len(trs) - r), _span(cell, "colspan", MAX_SPAN)
+            check_span(rows, cols, path, "a table of the page")
+            if len(taken) + rows * cols > MAX_GRID_CELLS:
+                check_grid(len(trs), c + cols, path, "a table of the page")
+                check_grid(MAX_GRID_CELLS + 1, 1, path, "a table of the page")
             for dr in range(rows):
                 for dc in range(cols):
                     taken[(r + dr, c + dc)] = text
             c += cols
     width = max((col + 1 for _, col in taken), default=0)
+    check_grid(len(trs), width, path, "a table of the page")
     return [(tr.line, [taken.get((r, col), "") for col in range(width)]) for r, tr in enumerate(trs)]
 
 
