@@ -28,12 +28,12 @@ Pure apart from ``read_plan``, which reads the file or URL.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
+from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 
@@ -171,7 +171,10 @@ class _Text:
     @classmethod
     def of(cls, raw: str) -> _Text:
         folded, index = textnorm.normalize_with_map(raw)
-        shown = "".join(" " if unicodedata.category(raw[i]) == "Zs" or raw[i] == "\t" else raw[i] for i in index)
+        if len(folded) == len(raw):  # nothing removed: the common case, one translate
+            shown = raw.translate(_SPACES)
+        else:
+            shown = "".join(raw[i] for i in index).translate(_SPACES)
         if len(shown) != len(folded):  # cannot happen (normalisation is one to one after noise removal)
             shown = folded
         return cls(shown, folded).strip()
@@ -201,6 +204,9 @@ class _Text:
 
 
 _EMPTY = _Text("", "")
+# Spaces of every width read as a plain space in the written form too (they are invisible differences).
+_SPACES = {ord(char): " " for char in "\t\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+           "\u2008\u2009\u200a\u202f\u205f\u3000"}  # every Unicode space separator (Zs) and the tab
 
 
 def _join(parts: Iterable[_Text], separator: str = "\n") -> _Text:
@@ -245,6 +251,7 @@ PARAGRAPH_COLUMNS = _Columns(roles=(Role.SECTION, Role.NUMBER, Role.TEXT, Role.L
                              width=None, offset=0)
 
 
+@lru_cache(maxsize=4096)
 def _cell_role(cell: str) -> Role | None:
     label = re.sub(r"\s+", "", cell)
     if not label or len(label) > MAX_HEADER_CELL or _section_level(label) is not None or TITLE_ENDING.search(label):
@@ -413,6 +420,7 @@ _RIGHTWARD = 0.01  # among equal fits, cells lean right (a short row lost its le
 _NO_FIT = -1e9
 
 
+@lru_cache(maxsize=65536)
 def _kind(folded: str) -> str:
     """What a (normalised) cell reads as: see ``_FIT``."""
     text = folded.strip()
@@ -426,6 +434,8 @@ def _kind(folded: str) -> str:
         return "heading"
     if any(style.match(text) for style in TASK_STYLES):
         return "numbered"
+    if len(text) > 30 and "。" in text:
+        return "sentence"
     if len(text) <= 30 and deadlines.looks_like_deadline(text) and not looks_like_units(text):
         return "deadline"
     if looks_like_units(text):
@@ -586,6 +596,12 @@ def _table_groups(lines: list[_Line], header: _Header) -> Iterator[_Group]:
                 continue
             if len(line.filled) >= 2 or len(line.cells) == 1:
                 index += 1  # a repeated header label
+                continue
+        if columns.width == len(line.cells):
+            by_position = {columns.offset + i: cell for i, cell in enumerate(line.cells)}
+            if all(_FIT[_kind(cell.folded)][columns.roles[c]] >= 0 for c, cell in by_position.items() if cell):
+                yield _Group(line.line, by_position, True, columns.roles)  # every cell fits where it stands
+                index += 1
                 continue
         written = list(line.cells)
         fit, placed = _place(written, columns.roles)
