@@ -18,15 +18,13 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from reminder.ingest import read_plan  # noqa: E402
-from tests.layouts import FORMATS, PlanSpec, TaskSpec, render  # noqa: E402
-
+ROOT = Path(__file__).resolve().parents[1]  # the renderers live in the test suite
 TARGET_SECONDS = 1.0
 
 
-def plan_spec(tasks: int) -> PlanSpec:
+def plan_spec(tasks: int):
+    from tests.layouts import PlanSpec, TaskSpec
+
     return PlanSpec(tasks=tuple(
         TaskSpec(section=f"{'一二三四五六七八九十'[n // 50 % 10]}、第{n // 10 + 1}组重点工作",
                  text=f"做好第{n + 1}项政务公开工作，细化公开内容，按要求推进落实并及时更新。",
@@ -40,6 +38,10 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=500)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from reminder.ingest import read_plan
+    from tests.layouts import FORMATS, render
+
     spec = plan_spec(args.tasks)
     print(f"{'format':<14} {'bytes':>9} {'tasks':>5} {'read ms':>8}")
     worst = 0.0
