@@ -279,3 +279,21 @@ def test_a_plan_of_1100_tasks_is_imported_whole(tmp_path):
     assert result.exit_code == 0, result.output
     numbers = [r["number"] for r in store.open_db(db).query("SELECT number FROM tasks ORDER BY id")]
     assert numbers == [str(n) for n in range(1, 1101)]
+
+
+def test_a_plan_without_a_title_is_stored_and_recognised_again_by_its_file_name(tmp_path):
+    path = tmp_path / "任务分工.txt"
+    table = "| 序号 | 具体任务 | 责任单位 | 完成时限 |\n| 1 | 做好预决算公开工作。 | 县财政局 | 2021年9月30日前 |\n"
+    path.write_text(table, encoding="utf-8")
+    db = tmp_path / "reminder.db"
+    first = CliRunner().invoke(cli, ["--db", str(db), "import", str(path), "--now", "2021-03-06T09:00", "--json"])
+    assert first.exit_code == 0, first.output
+    path.write_text(table.replace("县财政局", "县审计局"), encoding="utf-8")
+    again = CliRunner().invoke(cli, ["--db", str(db), "import", str(path), "--now", "2021-03-07T09:00", "--json"])
+    assert again.exit_code == 0, again.output
+    import json
+
+    report = json.loads(again.output.splitlines()[-1])
+    assert report["status"] == "updated" and report["matched_by"] == "source"
+    assert any("no title line" in w for w in report["warnings"])
+    assert [r["title"] for r in store.open_db(db).query("SELECT title FROM plans")] == [""]
