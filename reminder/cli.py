@@ -118,18 +118,18 @@ def _describe_deadline(result) -> str:
 
 
 @cli.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file")
 @click.option("--plan-year", type=int, help="Plan year, when the document does not say it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole plan as JSON.")
 def parse(file, plan_year, as_json):
-    """Parse a plan document (.txt .docx .xlsx .html) without touching the database."""
+    """Parse a plan document (.txt .docx .xlsx .xls .html .pdf, or a web address) without touching the database."""
     from reminder.ingest import read_plan
 
     plan = read_plan(file, plan_year=plan_year)
     if as_json:
         _print_json(plan.as_dict())
         return
-    click.echo(f"{plan.title} ({plan.plan_year}), issued {plan.issued or 'unknown'}: {len(plan.tasks)} tasks")
+    click.echo(f"{plan.title or '(untitled)'} ({plan.plan_year}), issued {plan.issued or 'unknown'}: {len(plan.tasks)} tasks")
     for task in plan.tasks:
         due = task.deadline.due.isoformat() if task.deadline.due else str(task.deadline.kind)
         click.echo(f"  {task.number:>4}  {due:<10}  {'、'.join(task.units)[:40]}  {task.text[:30]}")
@@ -138,13 +138,14 @@ def parse(file, plan_year, as_json):
 
 
 @cli.command("import")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True)
 @click.option("--plan-year", type=int, help="Plan year, when a document does not say it.")
 @click.option("--json", "as_json", is_flag=True, help="Print one import report per file as JSON.")
 @click.option("--now", "now_text", help="Record the import as of this time (ISO); reminders are planned from it.")
 @click.pass_context
 def import_(ctx, files, plan_year, as_json, now_text):
-    """Import plan documents into the database (again: updates the plan and reports what changed).
+    """Import plan documents (files or web addresses) into the database (again: updates the plan and
+    reports what changed).
 
     Every file is read before anything is written: if one cannot be read, nothing is stored.
     """

@@ -130,9 +130,10 @@ class Task:
 
 @dataclass(frozen=True)
 class Plan:
-    """A task-allocation plan as read from one document."""
+    """A task-allocation plan as read from one document; ``title`` is None when the document has no
+    title line (the plan is then known by its source's file name)."""
 
-    title: str
+    title: str | None
     plan_year: int
     issued: date | None
     source: str

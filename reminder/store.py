@@ -521,7 +521,7 @@ class ImportReport:
 
     def summary_lines(self) -> list[str]:
         """Short lines for people: the outcome first, then one line per kind of change."""
-        head = f"plan {self.plan_id} {self.title} ({self.plan_year}): {self.status}"
+        head = f"plan {self.plan_id} {self.title or '(untitled)'} ({self.plan_year}): {self.status}"
         if self.status == "created":
             return [f"{head}, {len(self.tasks_added)} tasks, {len(self.assignments_added)} assignments"]
         if self.matched_by == "source":
@@ -630,7 +630,7 @@ class _Diff:
 
     def report(self, plan_id: int, plan: Plan, status: str, matched_by: str | None) -> ImportReport:
         return ImportReport(
-            plan_id=plan_id, title=plan.title, plan_year=plan.plan_year, status=status,
+            plan_id=plan_id, title=plan.title or "", plan_year=plan.plan_year, status=status,
             matched_by=matched_by, plan_changes=tuple(self.plan_changes), tasks_added=tuple(self.added),
             tasks_removed=tuple(self.removed), tasks_changed=tuple(self.changed),
             assignments_added=tuple(self.assigned), assignments_removed=tuple(self.unassigned),
@@ -696,7 +696,7 @@ def _find_plan(db: sqlite_utils.Database, plan: Plan) -> tuple[dict | None, str 
 def _plan_columns(plan: Plan, digest: str) -> dict:
     """The plans row for ``plan``, less the timestamps."""
     return {
-        "title": plan.title,
+        "title": plan.title or "",  # no title line: identified by its file name (see the module docstring)
         "plan_year": plan.plan_year,
         "issued": _iso(plan.issued),
         "source": plan.source,
