@@ -162,7 +162,7 @@ def build_database(path: Path, n: int, start: date) -> None:
     db = store.open_db(path)
     rows = db.conn.execute("SELECT a.id, t.kind, t.due, t.deadline FROM assignments a JOIN tasks t "
                            "ON t.id = a.task_id").fetchall()
-    with store._write(db, "schedule the units' answers"):
+    with store.transaction(db, "schedule the units' answers"):
         db.conn.execute("CREATE TABLE soak_reports (day TEXT NOT NULL, assignment_id INTEGER NOT NULL, "
                         "kind TEXT NOT NULL)")
         db.conn.executemany("INSERT INTO soak_reports VALUES (?, ?, ?)",
@@ -225,7 +225,7 @@ def record_answers(db, after: date, upto: date, now: datetime) -> int:
     """The units' reports dated in (after, upto], through store.record_progress, in one transaction."""
     rows = db.conn.execute("SELECT assignment_id, kind FROM soak_reports WHERE day > ? AND day <= ? ORDER BY day",
                            [after.isoformat(), upto.isoformat()]).fetchall()
-    with store._write(db, "record the units' reports"):
+    with store.transaction(db, "record the units' reports"):
         for assignment_id, kind in rows:
             store.record_progress(db, assignment_id, kind, "", now)
     return len(rows)

@@ -112,7 +112,7 @@ def build(path: Path, n: int, *, deadlines=None, plan_year: int = PLAN_YEAR, cre
 
         def next_check(a: int, plan: int) -> str:
             return future[a % len(future)]
-    with store._write(db, "build the benchmark database"):
+    with store.transaction(db, "build the benchmark database"):
         db.conn.executemany(
             "INSERT INTO plans (id, title, plan_year, source, source_name, sha256, imported_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?, '', ?, ?)",
@@ -161,7 +161,7 @@ def make_due(path: Path, ids: list[int] | None, upto: int | None = None) -> None
     """Set next_check_at to an hour before NOW for the given ids (or for ids <= upto)."""
     past = store.timestamp(NOW - timedelta(hours=1))
     db = store.open_db(path)
-    with store._write(db, "make assignments due"):
+    with store.transaction(db, "make assignments due"):
         if ids is not None:
             db.conn.executemany("UPDATE assignments SET next_check_at = ? WHERE id = ?", ((past, i) for i in ids))
         else:

@@ -129,7 +129,7 @@ def test_processes_opening_a_new_database_at_once_migrate_it_once(db_path):
     """Without one write lock around the migrations, the losers fail on "table plans already exists"."""
     code = ("import sys; from reminder.store import open_db, schema_version\n"
             "print(schema_version(open_db(sys.argv[1])))")
-    checkout = Path(store.__file__).parents[1]
+    checkout = Path(store.__file__).parents[2]
     procs = [subprocess.Popen([sys.executable, "-c", code, str(db_path)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, cwd=checkout) for _ in range(6)]
     results = [p.communicate(timeout=60) for p in procs]
@@ -274,7 +274,7 @@ def test_a_failed_import_leaves_the_database_as_it_was(db):
     bad = plan(*V2.tasks, task(6, date(2021, 9, 1), kind="someday"))
     with pytest.raises(StoreError) as err:
         store.import_plan(db, bad, LATER)
-    assert "nothing was written" in str(err.value) and str(store._db_path(db)) in str(err.value)
+    assert "nothing was written" in str(err.value) and str(store.db_path(db)) in str(err.value)
     assert dump(db) == before
     assert not db.conn.in_transaction
 
@@ -439,7 +439,7 @@ def test_list_plans_counts_current_tasks(two_plans):
 ])
 def test_filtered_queries_use_indexes(db, filters):
     args = {"units": None, "due_before": None, "kind": None, "plans": None, "include_removed": False} | filters
-    sql, params = store._list_tasks_sql(**args)
+    sql, params = store.list_tasks_sql(**args)
     plan_rows = [r[3] for r in db.execute("EXPLAIN QUERY PLAN " + sql, params)]
     assert not [r for r in plan_rows if r.startswith(("SCAN t", "SCAN a"))], plan_rows
 
