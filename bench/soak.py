@@ -248,7 +248,7 @@ def main() -> int:
     args = ap.parse_args()
 
     # The flaky receiver's 503s are expected and counted; their per-message warnings would bury the progress.
-    logging.getLogger("reminder.outbox").setLevel(logging.ERROR)
+    logging.getLogger("reminder.delivery").setLevel(logging.ERROR)
     work = Path(tempfile.mkdtemp(prefix="reminder-soak-"))
     db_path = work / "soak.db"
     ctx = multiprocessing.get_context("spawn")
@@ -318,15 +318,15 @@ def simulate(args, config, calendar, db_path: Path) -> dict:
                 totals["notices"] += r.notices
                 totals["messages"] += r.messages
                 totals["unroutable"] += len(r.unroutable)
-                for key, value in r.delivered.items():
+                for key, value in (r.delivered.as_dict() if r.delivered else {}).items():
                     totals[f"delivered_{key}"] += value
                 if _first_workday_of_week(day, calendar):
                     t = time.perf_counter()
                     d = run_digest(db, config, datetime.combine(day, dtime(config.digest_hour), ZONE), holder=HOLDER)
                     digest_s.append(time.perf_counter() - t)
                     totals["digests"] += 1
-                    totals["digest_overdue_max"] = max(totals["digest_overdue_max"], d["overdue"])
-                    for key, value in d["delivered"].items():
+                    totals["digest_overdue_max"] = max(totals["digest_overdue_max"], d.totals["overdue"])
+                    for key, value in (d.delivered.as_dict() if d.delivered else {}).items():
                         totals[f"delivered_{key}"] += value
             finally:
                 db.close()

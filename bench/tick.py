@@ -16,7 +16,7 @@ Then, at a fixed "now" (2021-11-15 10:00 Asia/Shanghai, a Monday after the send 
 
 1. "few due": 1,000 assignments (a random sample) are made due; one ``run_tick(..., deliver=False)``
    (planning + rendering + queueing in the outbox) is timed, then delivery of what it queued
-   (``outbox.deliver_due`` through the file channel, .eml files in a temporary folder) separately.
+   (``delivery.deliver_due`` through the file channel, .eml files in a temporary folder) separately.
    Repeated ``--repeat`` times with other samples (disk and page-cache noise is large on a VM); the
    median is compared with the target.
 2. "few due, cold": the same with another 1,000, after dropping the database file from the OS page
@@ -54,7 +54,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout
 
-from reminder import outbox, store  # noqa: E402
+from reminder import delivery, store  # noqa: E402
 from reminder.config import parse_config  # noqa: E402
 from reminder.deadline import parse  # noqa: E402
 from reminder.tick import run_tick  # noqa: E402
@@ -185,9 +185,9 @@ def deliver_all(db, config) -> tuple[float, int]:
     sent = 0
     start = time.perf_counter()
     while True:
-        counts = outbox.deliver_due(db, config, NOW, "bench")
-        sent += counts["sent"]
-        if not any(counts.values()):
+        counts = delivery.deliver_due(db, config, NOW, "bench")
+        sent += counts.sent
+        if not counts:
             break
     return time.perf_counter() - start, sent
 

@@ -4,10 +4,10 @@
   coalesces stale stages) and then every ``tick_seconds``; the digest runs daily at ``digest_hour``
   on working days. Jobs coalesce and never overlap.
 * Only one daemon delivers from one database: each tick renews a lease in the ``locks`` table, and
-  a long delivery renews it between batches. A second daemon stands by while the lease is held and
+  a long delivery renews it between messages. A second daemon stands by while the lease is held and
   takes over once it expires (the first died); it then puts the messages the dead one had claimed
   back in the queue at once. A daemon that finds mid-tick that it lost the lease stops delivering.
-* SIGTERM / SIGINT stop the scheduler after the batch in flight; claimed but unsent messages go
+* SIGTERM / SIGINT stop the scheduler after the message in flight; claimed but unsent messages go
   back to the queue, and the lease is released so a successor can start at once.
 
 Each job opens its own SQLite connection: APScheduler runs jobs in a worker thread, and a
@@ -70,15 +70,16 @@ class Daemon:
         try:
             now = clock.now(self.config.timezone)
             if not self._lease(db, now):
-                held = store.lock_holder(db, LOCK_NAME) or {}
-                log.info("another daemon (%s) is delivering from this database; standing by", held.get("holder"))
+                held = store.lock_holder(db, LOCK_NAME)
+                log.info("another daemon (%s) is delivering from this database; standing by",
+                         held.holder if held else None)
                 return
             # This process delivers in one worker thread, so any message it still has claimed was left
             # by a tick that failed midway (a lock past the busy timeout): queue it again now.
             store.release_claims(db, self.holder)
             report = run_tick(db, self.config, now, holder=self.holder,
                               should_stop=lambda: self._should_stop(db))
-            if report.notices or report.delivered.get("sent") or report.delivered.get("retry"):
+            if report.notices or (report.delivered and (report.delivered.sent or report.delivered.retry)):
                 log.info("tick: %s", report.as_dict() | {"preview": None})
         except Exception:
             log.exception("tick failed; the next tick retries")
@@ -94,7 +95,7 @@ class Daemon:
             if not self.config.working_calendar().is_workday(now.date()):
                 return
             if self._lease(db, now):
-                log.info("digest: %s", run_digest(db, self.config, now, holder=self.holder))
+                log.info("digest: %s", run_digest(db, self.config, now, holder=self.holder).as_dict())
         except Exception:
             log.exception("digest failed; it is rebuilt from the database next time")
         finally:
@@ -108,7 +109,7 @@ class Daemon:
         return held
 
     def _should_stop(self, db) -> bool:
-        """Asked before each batch: stop on SIGTERM, or once the lease is lost.
+        """Asked before each message: stop on SIGTERM, or once the lease is lost.
 
         A delivery can outlast the lease (a slow mail server, hundreds of messages), and a standby
         daemon would then take over and re-queue our claims while we are still sending them. So the
@@ -125,7 +126,7 @@ class Daemon:
         return True
 
     def _stop(self, signum, frame) -> None:
-        log.info("signal %s: stopping after the batch in flight", signum)
+        log.info("signal %s: stopping after the message in flight", signum)
         self.stopping.set()
         threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
 

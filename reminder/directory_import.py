@@ -20,8 +20,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from reminder.config import UnitConfig, parse_unit
-from reminder.directory import Directory, DirectoryConflict, normalize_name
+from reminder.config import parse_unit
+from reminder.directory import Directory, DirectoryConflict, UnitConfig, normalize_name
 from reminder.errors import ConfigError, InputError
 
 # Header words per field, tried in this order; a header belongs to the first field with a word

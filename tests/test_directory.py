@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reminder.config import UnitConfig, WebhookConfig, load_config, parse_unit
+from reminder.config import load_config, parse_unit
+from reminder.directory import UnitConfig, WebhookConfig
 from reminder.directory import Contacts, Directory
 from reminder.directory_import import import_units, merge_units, split_names, units_to_toml
 from reminder.errors import InputError

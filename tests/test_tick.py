@@ -101,7 +101,7 @@ def test_stepping_through_the_year_sends_each_stage_once_and_done_stops_it(tmp_p
             if day in (date(2021, 11, 10), date(2021, 11, 16)):
                 digests[day] = build_context(db, config, at(day, 16))
             if day == date(2021, 11, 20):
-                store.record_progress(db, store.find_assignment(db, "6", "县财政局")["id"], "done", "已公开", at(day, 11))
+                store.record_progress(db, store.find_assignment(db, "6", "县财政局").id, "done", "已公开", at(day, 11))
         mails = mails_to(smtp, FINANCE)
     stages = [(n["stage"], n["fire_at"][:10]) for n in finance_notices(db)]
     # due 2021-10-30 is a Saturday: effectively Monday 2021-11-01 (fire times are 09:00 Beijing = 01:00 UTC)
@@ -180,7 +180,7 @@ webhooks = [{{ kind = "dingtalk", url = "{http.url('/errcode')}?access_token=t2"
             run_tick(db, config, now + timedelta(minutes=minutes))
         assert http.received("/ding") and http.received("/feishu")
         assert len(http.received("/broken")) == 3 and len(http.received("/errcode")) == 3  # max_attempts
-    statuses = {(m["unit"], m["status"]) for m in store.list_messages(db)}
+    statuses = {(m.message.unit, m.message.status) for m in store.list_messages(db)}
     assert ("县政府办公室", "sent") in statuses and ("县公安局", "sent") in statuses
     assert ("县卫生健康局", "dead") in statuses and ("县司法局", "dead") in statuses
     attempts = [dict(r) for r in db.query(
@@ -199,15 +199,15 @@ def test_unit_without_contact_is_unroutable_in_the_digest_and_inferred_dates_are
                     "| 1 | 做好某项工作。 | 县财政局 | 按要求 |\n", encoding="utf-8")
     store.import_plans(db, [read_plan(plan)], at(date(2021, 6, 1), 8))
     report = run_tick(db, config, at(date(2021, 12, 31)), dry_run=True)
-    finance = [p for p in report.preview if p["unit"] == "县财政局"]
-    assert finance and "推定" in finance[0]["text"]
+    finance = [p for p in report.preview if p.unit == "县财政局"]
+    assert finance and "推定" in finance[0].text
     run_tick(db, config, at(date(2021, 7, 1)))
     unroutable = {u["unit"] for u in build_context(db, config, at(date(2021, 7, 1), 16))["unroutable"]}
     assert "县政府办公室" in unroutable and "县财政局" not in unroutable
     routes = {r["route"] for r in db.query("SELECT route FROM notices WHERE unit = '县政府办公室'")}
     assert routes == {"unroutable"}
     summary = run_digest(db, config, at(date(2021, 7, 1), 16), dry_run=True)
-    assert "县政府办公室" in summary["text"] and summary["unroutable"] > 0
+    assert "县政府办公室" in summary.text and summary.totals["unroutable"] > 0
 
 
 def test_a_large_digest_is_cut_to_a_size_mail_servers_accept_and_says_what_it_left_out(tmp_path):
@@ -223,5 +223,5 @@ def test_a_large_digest_is_cut_to_a_size_mail_servers_accept_and_says_what_it_le
     shown = sum(len(g["items"]) for g in context["overdue"])
     assert context["totals"]["overdue"] >= 300 and shown == digest.SECTION_LIMIT
     assert all(len(g["items"]) <= digest.PER_UNIT_LIMIT for g in context["overdue"])
-    assert f"逾期任务{context['totals']['overdue'] - shown}项" in summary["text"]
-    assert summary["subject"].startswith(f"【政务公开任务督办】2021年12月1日：逾期{context['totals']['overdue']}项")
+    assert f"逾期任务{context['totals']['overdue'] - shown}项" in summary.text
+    assert summary.subject.startswith(f"【政务公开任务督办】2021年12月1日：逾期{context['totals']['overdue']}项")

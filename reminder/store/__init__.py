@@ -44,8 +44,9 @@ Tables
     ``at``.
 ``events`` -- dates of the events that relative deadlines count from (印发后3个工作日内): ``task_id``,
     ``name``, ``date``, ``recorded_at``; unique ``(task_id, name)``.
-``messages`` -- the outbox: ``key`` (unique idempotency key), ``unit``, ``channel``, ``destination``,
-    ``subject``, ``text``, ``html``, ``markdown``, ``status`` (pending|sending|sent|dead), ``attempts``,
+``messages`` -- the outbox: ``key`` (unique idempotency key), ``unit``, ``channel``, ``destination`` (what
+    people see: addresses, a webhook's host, a folder), ``route`` (the id of the configured contact it goes
+    to, see ``reminder.routing``; NULL for messages queued before migration 0003), ``subject``, ``text``, ``html``, ``markdown``, ``status`` (pending|sending|sent|dead), ``attempts``,
     ``next_attempt_at``, ``last_error``, ``created_at``, ``sent_at``, ``claimed_by``, ``claimed_at``.
     Indexed on ``(status, next_attempt_at)`` so that finding what to deliver is an index range.
 ``notices`` -- one row per planned item: ``key`` (unique, built by the planner from the assignment,
@@ -53,8 +54,12 @@ Tables
     (reminder|due|overdue|checkin for units; escalation|silent for the office digest), ``period``,
     ``due``, ``inferred``, ``late`` (sent after its day: caught up after downtime), ``milestone``,
     ``fire_at``, ``route`` (queued: a message carries it; unroutable: the unit has no contact and
-    there is no fallback; office: digest only), ``created_at``, ``message_id``.
-``deliveries`` -- every attempt to send a message: ``message_id``, ``attempt``, ``at``, ``ok``, ``error``.
+    there is no fallback; office: digest only), ``created_at``, ``message_id`` (unused since migration
+    0003: see ``message_notices``).
+``message_notices`` -- which notices each message carries: ``message_id``, ``notice_id``. A notice is in one
+    message per route of its unit.
+``deliveries`` -- every attempt to send a message: ``message_id``, ``attempt``, ``at``, ``ok``, ``error``,
+    ``outcome`` (sent|failed|unknown: the request went out and no verdict came back).
 ``locks`` -- named leases such as the single-deliverer lock: ``name`` (primary key), ``holder``,
     ``acquired_at``, ``expires_at``.
 
@@ -74,59 +79,61 @@ for outside tools. Migrations are append-only: never edit one that has shipped, 
 from __future__ import annotations
 
 from reminder.store.base import chunks, db_path, timestamp, transaction
-from reminder.store.lease import acquire_lock, lock_holder, release_lock
+from reminder.store.lease import Lease, acquire_lock, lock_holder, release_lock
 from reminder.store.outbox import (
-                                   claim_messages,
-                                   existing_notice_keys,
-                                   list_messages,
-                                   mark_failed,
-                                   mark_sent,
-                                   record_tick,
-                                   release_claims,
-                                   retry_message,
+    NoticeBatch,
+    claim_messages,
+    enqueue,
+    existing_notice_keys,
+    list_messages,
+    mark_failed,
+    mark_sent,
+    release_claims,
+    retry_message,
 )
 from reminder.store.plans import (
-                                   ImportReport,
-                                   TaskChange,
-                                   import_plan,
-                                   import_plans,
-                                   list_plans,
-                                   match_plans,
-                                   plan_digest,
+    ImportReport,
+    ImportStatus,
+    PlanSummary,
+    TaskChange,
+    import_plan,
+    import_plans,
+    list_plans,
+    match_plans,
+    plan_digest,
 )
 from reminder.store.schema import (
-                                   BUSY_TIMEOUT_S,
-                                   SCHEMA_VERSION,
-                                   open_db,
-                                   schema_version,
+    BUSY_TIMEOUT_S,
+    SCHEMA_VERSION,
+    open_db,
+    schema_version,
 )
 from reminder.store.snapshot import (
-                                   dated_assignments,
-                                   office_notices,
-                                   open_units,
-                                   tasks_needing_review,
+    dated_assignments,
+    office_notices,
+    open_units,
+    tasks_needing_review,
 )
 from reminder.store.tasks import (
-                                   DUE_ASSIGNMENTS_SQL,
-                                   LOOK_NOW,
-                                   due_assignments,
-                                   find_assignment,
-                                   get_task,
-                                   list_tasks,
-                                   list_tasks_sql,
-                                   make_ref,
-                                   match_units,
-                                   plan_status,
-                                   record_event,
-                                   record_progress,
+    DUE_ASSIGNMENTS_SQL,
+    LOOK_NOW,
+    due_assignments,
+    find_assignment,
+    get_task,
+    list_tasks,
+    list_tasks_sql,
+    match_units,
+    plan_status,
+    record_event,
+    record_progress,
 )
 
 __all__ = [
-    "BUSY_TIMEOUT_S", "DUE_ASSIGNMENTS_SQL", "LOOK_NOW", "SCHEMA_VERSION", "ImportReport", "TaskChange",
-    "acquire_lock", "chunks", "claim_messages", "dated_assignments", "db_path", "due_assignments",
-    "existing_notice_keys", "find_assignment", "get_task", "import_plan", "import_plans", "list_messages",
-    "list_plans", "list_tasks", "list_tasks_sql", "lock_holder", "make_ref", "mark_failed", "mark_sent",
-    "match_plans", "match_units", "office_notices", "open_db", "open_units", "plan_digest", "plan_status",
-    "record_event", "record_progress", "record_tick", "release_claims", "release_lock", "retry_message",
-    "schema_version", "tasks_needing_review", "timestamp", "transaction",
+    "BUSY_TIMEOUT_S", "DUE_ASSIGNMENTS_SQL", "LOOK_NOW", "SCHEMA_VERSION", "ImportReport", "ImportStatus",
+    "Lease", "NoticeBatch", "PlanSummary", "TaskChange", "acquire_lock", "chunks", "claim_messages",
+    "dated_assignments", "db_path", "due_assignments", "enqueue", "existing_notice_keys", "find_assignment",
+    "get_task", "import_plan", "import_plans", "list_messages", "list_plans", "list_tasks", "list_tasks_sql",
+    "lock_holder", "mark_failed", "mark_sent", "match_plans", "match_units", "office_notices", "open_db",
+    "open_units", "plan_digest", "plan_status", "record_event", "record_progress", "release_claims",
+    "release_lock", "retry_message", "schema_version", "tasks_needing_review", "timestamp", "transaction",
 ]

@@ -111,6 +111,20 @@ def to_json(value, canonical: bool = False) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=canonical, separators=(",", ":"))
 
 
+def expect_one(cursor: sqlite3.Cursor, doing: str) -> None:
+    """A conditional UPDATE must change exactly one row; anything else means the row is not in the
+    state the caller believed (another process got there first, or it does not exist)."""
+    if cursor.rowcount != 1:
+        raise StoreError(f"could not {doing}: {cursor.rowcount} rows matched instead of one")
+
+
+def inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The rowid an INSERT just made."""
+    if cursor.lastrowid is None:
+        raise StoreError("an insert made no row")
+    return cursor.lastrowid
+
+
 def chunks(values: list, size: int = 500) -> Iterator[list]:
     """``values`` in slices of at most ``size`` (SQLite caps the parameters of one statement)."""
     for i in range(0, len(values), size):

@@ -10,16 +10,30 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from pathlib import PurePath
 
 import sqlite_utils
 
 from reminder.errors import StoreError
 from reminder.model import DeadlineKind, Plan, Task
-from reminder.store.base import iso, timestamp, to_json, transaction
+from reminder.store.base import (
+    expect_one,
+    inserted_id,
+    iso,
+    timestamp,
+    to_json,
+    transaction,
+)
 
 # --------------------------------------------------------------------------------------------------
 # Import.
+
+class ImportStatus(StrEnum):
+    CREATED = "created"      # a plan not stored before
+    UPDATED = "updated"      # a new version of a stored plan: something changed
+    UNCHANGED = "unchanged"  # the same plan again: nothing written
+
 
 @dataclass(frozen=True)
 class TaskChange:
@@ -40,7 +54,7 @@ class TaskChange:
 class ImportReport:
     """The outcome of :func:`import_plan`, for the CLI to print and for tests to check.
 
-    ``status`` is "created", "updated" or "unchanged"; ``matched_by`` says how an existing plan was
+    ``matched_by`` says how an existing plan was
     recognised ("title": same title and plan year; "source": same file name and plan year; None when
     created). Assignments are ``(task number, unit)`` pairs.
     """
@@ -48,7 +62,7 @@ class ImportReport:
     plan_id: int
     title: str
     plan_year: int
-    status: str
+    status: ImportStatus
     matched_by: str | None = None
     plan_changes: tuple[str, ...] = ()
     tasks_added: tuple[str, ...] = ()
@@ -62,7 +76,7 @@ class ImportReport:
             "plan_id": self.plan_id,
             "title": self.title,
             "plan_year": self.plan_year,
-            "status": self.status,
+            "status": str(self.status),
             "matched_by": self.matched_by,
             "plan_changes": list(self.plan_changes),
             "tasks_added": list(self.tasks_added),
@@ -71,40 +85,6 @@ class ImportReport:
             "assignments_added": [{"task": n, "unit": u} for n, u in self.assignments_added],
             "assignments_removed": [{"task": n, "unit": u} for n, u in self.assignments_removed],
         }
-
-    def summary_lines(self) -> list[str]:
-        """Short lines for people: the outcome first, then one line per kind of change."""
-        head = f"plan {self.plan_id} {self.title} ({self.plan_year}): {self.status}"
-        if self.status == "created":
-            return [f"{head}, {len(self.tasks_added)} tasks, {len(self.assignments_added)} assignments"]
-        if self.matched_by == "source":
-            head += " (recognised by its file name)"
-        lines = [head]
-        if self.plan_changes:
-            lines.append("  plan: " + ", ".join(self.plan_changes) + " changed")
-        if self.tasks_added:
-            lines.append("  tasks added: " + ", ".join(self.tasks_added))
-        if self.tasks_removed:
-            lines.append("  tasks removed: " + ", ".join(self.tasks_removed))
-        lines += ["  " + _describe_change(c) for c in self.tasks_changed]
-        if self.assignments_added or self.assignments_removed:
-            lines.append(f"  assignments: {len(self.assignments_added)} added, "
-                         f"{len(self.assignments_removed)} removed")
-        return lines
-
-
-def _describe_change(change: TaskChange) -> str:
-    """One line per changed task: deadline and units spelled out, the rest named."""
-    parts = []
-    for name in change.fields:
-        old, new = change.before[name], change.after[name]
-        if name == "deadline":
-            parts.append(f"deadline {old['due'] or old['kind']} -> {new['due'] or new['kind']}")
-        elif name == "units":
-            parts.append(f"units {'、'.join(old['units']) or '-'} -> {'、'.join(new['units']) or '-'}")
-        else:
-            parts.append(f"{name} changed")
-    return f"task {change.number}: " + "; ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -181,7 +161,7 @@ class _Diff:
         return bool(self.plan_changes or self.added or self.removed or self.changed
                     or self.assigned or self.unassigned)
 
-    def report(self, plan_id: int, plan: Plan, status: str, matched_by: str | None) -> ImportReport:
+    def report(self, plan_id: int, plan: Plan, status: ImportStatus, matched_by: str | None) -> ImportReport:
         return ImportReport(
             plan_id=plan_id, title=plan.title, plan_year=plan.plan_year, status=status,
             matched_by=matched_by, plan_changes=tuple(self.plan_changes), tasks_added=tuple(self.added),
@@ -216,7 +196,8 @@ def import_plan(db: sqlite_utils.Database, plan: Plan, now: datetime,
         _sync_tasks(db, plan_id, rows, when, diff)
         if found is not None and diff.any():
             _update_plan(db, plan_id, plan, digest, when)
-    status = "created" if found is None else "updated" if diff.any() else "unchanged"
+    status = (ImportStatus.CREATED if found is None
+              else ImportStatus.UPDATED if diff.any() else ImportStatus.UNCHANGED)
     return diff.report(plan_id, plan, status, matched_by)
 
 
@@ -265,7 +246,7 @@ def _insert_plan(db: sqlite_utils.Database, plan: Plan, digest: str, when: str) 
         "VALUES (:title, :plan_year, :issued, :source, :source_name, :sha256, :imported_at, :updated_at)",
         row,
     )
-    return cursor.lastrowid
+    return inserted_id(cursor)
 
 
 def _plan_changes(stored: dict, plan: Plan, digest: str) -> list[str]:
@@ -276,11 +257,12 @@ def _plan_changes(stored: dict, plan: Plan, digest: str) -> list[str]:
 
 def _update_plan(db: sqlite_utils.Database, plan_id: int, plan: Plan, digest: str, when: str) -> None:
     row = _plan_columns(plan, digest) | {"updated_at": when, "id": plan_id}
-    db.execute(
+    cursor = db.execute(
         "UPDATE plans SET title = :title, issued = :issued, source = :source, source_name = :source_name, "
         "sha256 = :sha256, updated_at = :updated_at WHERE id = :id",
         row,
     )
+    expect_one(cursor, f"update plan {plan_id}")
 
 
 def _sync_tasks(db: sqlite_utils.Database, plan_id: int, rows: list[_TaskRow], when: str,
@@ -327,7 +309,7 @@ def _insert_task(db: sqlite_utils.Database, plan_id: int, row: _TaskRow, when: s
         f"VALUES (:plan_id, :number, :created_at, :updated_at, {', '.join(':' + f for f in _TASK_FIELDS)})",
         values,
     )
-    return cursor.lastrowid
+    return inserted_id(cursor)
 
 
 def _active_units(assignments: list[dict]) -> dict:
@@ -380,11 +362,12 @@ def _update_task(db: sqlite_utils.Database, old: dict, row: _TaskRow, assignment
     if change is None and not restoring:
         return
     values = {f: getattr(row, f) for f in _TASK_FIELDS} | {"id": old["id"], "updated_at": when}
-    db.execute(
+    cursor = db.execute(
         f"UPDATE tasks SET {', '.join(f'{f} = :{f}' for f in _TASK_FIELDS)}, updated_at = :updated_at, "
         "removed_at = NULL WHERE id = :id",
         values,
     )
+    expect_one(cursor, f"update task {row.number}")
     if change is not None and "deadline" in change.fields:
         # The planner must look again at every open assignment: its schedule moved.
         db.execute("UPDATE assignments SET next_check_at = ?, updated_at = ? "
@@ -409,13 +392,13 @@ def _sync_assignments(db: sqlite_utils.Database, task_id: int, row: _TaskRow, as
                 "VALUES (?, ?, ?, ?, ?, ?, ?)", [task_id, unit, role, position, when, when, when])
             diff.assigned.append((row.number, unit))
         elif old["removed_at"] is not None:
-            db.execute(
+            expect_one(db.execute(
                 "UPDATE assignments SET role = ?, position = ?, removed_at = NULL, next_check_at = ?, "
-                "updated_at = ? WHERE id = ?", [role, position, when, when, old["id"]])
+                "updated_at = ? WHERE id = ?", [role, position, when, when, old["id"]]), f"restore {unit}")
             diff.assigned.append((row.number, unit))
         elif (old["role"], old["position"]) != (role, position):
-            db.execute("UPDATE assignments SET role = ?, position = ?, updated_at = ? WHERE id = ?",
-                       [role, position, when, old["id"]])
+            expect_one(db.execute("UPDATE assignments SET role = ?, position = ?, updated_at = ? WHERE id = ?",
+                                  [role, position, when, old["id"]]), f"update {unit}")
     wanted = {unit for unit, _ in row.units}
     for unit, old in stored.items():
         if unit not in wanted and old["removed_at"] is None:
@@ -425,14 +408,16 @@ def _sync_assignments(db: sqlite_utils.Database, task_id: int, row: _TaskRow, as
 
 def _remove_assignment(db: sqlite_utils.Database, assignment_id: int, when: str) -> None:
     """Mark removed (never delete: progress and notices point at it) and take it off the planner's list."""
-    db.execute("UPDATE assignments SET removed_at = ?, next_check_at = NULL, updated_at = ? WHERE id = ?",
-               [when, when, assignment_id])
+    cursor = db.execute("UPDATE assignments SET removed_at = ?, next_check_at = NULL, updated_at = ? WHERE id = ?",
+                        [when, when, assignment_id])
+    expect_one(cursor, f"remove assignment {assignment_id}")
 
 
 def _remove_task(db: sqlite_utils.Database, task_id: int, number: str, assignments: list[dict], when: str,
                  diff: _Diff) -> None:
     """A task gone from the corrected plan: marked removed with its assignments, kept for its history."""
-    db.execute("UPDATE tasks SET removed_at = ?, updated_at = ? WHERE id = ?", [when, when, task_id])
+    expect_one(db.execute("UPDATE tasks SET removed_at = ?, updated_at = ? WHERE id = ?", [when, when, task_id]),
+               f"remove task {number}")
     for a in assignments:
         if a["removed_at"] is None:
             _remove_assignment(db, a["id"], when)
@@ -452,15 +437,35 @@ def match_plans(db: sqlite_utils.Database, plan: int | str) -> list[int]:
     return [r[0] for r in rows]
 
 
-def list_plans(db: sqlite_utils.Database) -> list[dict]:
+@dataclass(frozen=True)
+class PlanSummary:
+    """A stored plan with its counts of current tasks and open assignments."""
+
+    id: int
+    title: str
+    plan_year: int
+    issued: date | None
+    source: str
+    sha256: str
+    imported_at: datetime
+    updated_at: datetime
+    tasks: int
+    open_assignments: int
+
+
+def list_plans(db: sqlite_utils.Database) -> list[PlanSummary]:
     """Every plan with its counts of current tasks and open assignments, newest plan year first."""
-    return list(db.query("""
+    return [PlanSummary(id=r["id"], title=r["title"], plan_year=r["plan_year"],
+                        issued=date.fromisoformat(r["issued"]) if r["issued"] else None, source=r["source"],
+                        sha256=r["sha256"], imported_at=datetime.fromisoformat(r["imported_at"]),
+                        updated_at=datetime.fromisoformat(r["updated_at"]), tasks=r["tasks"],
+                        open_assignments=r["open_assignments"]) for r in db.query("""
         SELECT p.id, p.title, p.plan_year, p.issued, p.source, p.sha256, p.imported_at, p.updated_at,
                (SELECT count(*) FROM tasks t WHERE t.plan_id = p.id AND t.removed_at IS NULL) AS tasks,
                (SELECT count(*) FROM assignments a JOIN tasks t ON t.id = a.task_id
                  WHERE t.plan_id = p.id AND a.removed_at IS NULL AND t.removed_at IS NULL
                    AND a.status = 'open') AS open_assignments
         FROM plans p ORDER BY p.plan_year DESC, p.id
-    """))
+    """)]
 
 

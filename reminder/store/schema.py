@@ -173,6 +173,28 @@ def _m0002(db: sqlite_utils.Database) -> None:
     """)
 
 
+@MIGRATIONS(name="0003_route_ids_message_links_outcomes")
+def _m0003(db: sqlite_utils.Database) -> None:
+    """Issue 7: messages name their route (a configured contact) instead of a hashed URL; a message links
+    to every notice it carries and a notice to every message (one per route) through ``message_notices``,
+    written with the message in one pass (``notices.message_id`` named only the first, and was set by
+    looking every notice up again); each delivery attempt records its outcome (sent, failed, unknown)."""
+    _run(db, """
+    ALTER TABLE messages ADD COLUMN route TEXT;
+    CREATE TABLE message_notices (
+        message_id INTEGER NOT NULL REFERENCES messages (id),
+        notice_id INTEGER NOT NULL REFERENCES notices (id),
+        PRIMARY KEY (message_id, notice_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX message_notices_notice ON message_notices (notice_id);
+    INSERT INTO message_notices (message_id, notice_id)
+        SELECT message_id, id FROM notices WHERE message_id IS NOT NULL;
+    DROP INDEX notices_message;
+    ALTER TABLE deliveries ADD COLUMN outcome TEXT CHECK (outcome IN ('sent', 'failed', 'unknown'));
+    UPDATE deliveries SET outcome = CASE ok WHEN 1 THEN 'sent' ELSE 'failed' END
+    """)
+
+
 SCHEMA_VERSION = len(MIGRATIONS._migrations)
 """The schema version this code builds: the number of migrations above."""
 
