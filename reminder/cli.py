@@ -72,10 +72,13 @@ def _config(ctx):
 
 
 def _db(ctx):
+    """The database, migrated, with every task's effective due date computed by the config's rule."""
     from reminder import store
 
-    path = ctx.obj["db_path"] or _config(ctx).database
-    return store.open_db(path)
+    config = _config(ctx)
+    db = store.open_db(ctx.obj["db_path"] or config.database)
+    store.refresh_due_dates(db, config.due_dates())
+    return db
 
 
 # --- reading plans --------------------------------------------------------------------------------
@@ -158,8 +161,7 @@ def import_(ctx, files, plan_year, as_json, now_text):
             plans.append(read_plan(file, plan_year=plan_year))
     config = _config(ctx)
     db = _db(ctx)
-    reports = store.import_plans(db, plans, _now(ctx, now_text),
-                                 default_due=config.policy.default_due_date)
+    reports = store.import_plans(db, plans, _now(ctx, now_text), due_dates=config.due_dates())
     for plan, report in zip(plans, reports):
         unknown = _unknown_units(plan, config.directory)
         if as_json:
@@ -288,6 +290,7 @@ def _task_json(listing) -> dict:
         "text": task.text,
         "kind": str(task.deadline.kind),
         "due": task.due.day.isoformat() if task.due else None,
+        "due_written": task.due.written.isoformat() if task.due else None,
         "inferred": bool(task.due and task.due.inferred),
         "deadline_text": task.deadline.text,
         "deadline": task.deadline.as_dict(),
@@ -478,7 +481,7 @@ def event(ctx, task, name, day):
     name = name or (offset.after if offset else "")
     if not name:
         raise click.UsageError(f"task {found.ref} has no relative deadline; pass --name")
-    store.record_event(db, found.id, name, _parse_date(day, "--date"), _now(ctx, None))
+    store.record_event(db, found.id, name, _parse_date(day, "--date"), _now(ctx, None), _config(ctx).due_dates())
     click.echo(f"task {found.ref}: {name} on {day}")
 
 

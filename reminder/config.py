@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -38,6 +38,10 @@ from reminder.directory import (
 )
 from reminder.errors import ConfigError
 from reminder.model import MonthDay, Policy, Secret
+
+if TYPE_CHECKING:
+    from reminder.planner import DueDates
+    from reminder.workdays import Calendar
 
 CONFIG_ENV = "REMINDER_CONFIG"          # names the config file when --config is not given
 DEFAULT_CONFIG = Path("config.toml")   # read from the working directory if it exists
@@ -143,11 +147,17 @@ class Config:
         """The unit directory built from ``units`` (validated at load, so this cannot fail)."""
         return Directory(self.units)
 
-    def working_calendar(self):
+    def working_calendar(self) -> Calendar:
         """A ``reminder.workdays.Calendar`` with this config's overrides."""
         from reminder.workdays import Calendar
 
         return Calendar.from_config(self.calendar)
+
+    def due_dates(self) -> DueDates:
+        """The rule that gives every task its effective due date, with this config's policy and calendar."""
+        from reminder.planner import DueDates
+
+        return DueDates(self.policy, self.working_calendar())
 
 
 def default_config() -> Config:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, cast
 
-from reminder import delivery, planner, routing, store
+from reminder import delivery, routing, store
 from reminder.model import (
     Assignment,
     DeadlineKind,
@@ -48,8 +48,6 @@ DUE_SOON_DAYS = 7
 # than mail servers accept.
 SECTION_LIMIT = 100
 PER_UNIT_LIMIT = 10
-# How far past the written date an effective due date can move (Spring Festival is the longest).
-HOLIDAY_SLACK_DAYS = 10
 
 REVIEW_REASONS = {DeadlineKind.NONE: "未写明或无法识别完成时限，已按默认日期推定",
                   DeadlineKind.RELATIVE: "相对时限，尚未登记起算日期（reminder event）"}
@@ -78,6 +76,7 @@ class DigestSummary:
 def build_context(db: sqlite_utils.Database, config: Config, now: datetime) -> DigestContext:
     """The digest template's context (see ``reminder.render.DigestContext``)."""
     today = now.astimezone(config.zone).date()
+    store.refresh_due_dates(db, config.due_dates())
     overdue, due_soon = _dated(db, config, today)
     silent, review = _silent(db, today), _review(db)
     unroutable = _unroutable(db, config)
@@ -123,13 +122,13 @@ def run_digest(db: sqlite_utils.Database, config: Config, now: datetime, *, dry_
 
 
 def _dated(db: sqlite_utils.Database, config: Config, today: date) -> tuple[list[OverdueGroup], list[DueSoonItem]]:
-    """Overdue items by unit (the most overdue unit first) and items due within a week."""
-    policy, calendar = config.policy, config.working_calendar()
+    """Overdue items by unit (the most overdue unit first) and items due within a week, by the tasks'
+    effective due dates (the dates the notices show)."""
+    policy = config.policy
     overdue: dict[str, list[OverdueItem]] = {}
     due_soon = []
-    for assignment in store.dated_assignments(db, today + timedelta(days=DUE_SOON_DAYS + HOLIDAY_SLACK_DAYS)):
-        task = assignment.task
-        due = planner.effective_due(task.deadline, task.plan_year, policy, calendar, task.events)
+    for assignment in store.dated_assignments(db, today + timedelta(days=DUE_SOON_DAYS)):
+        due = assignment.task.due
         if due is None:
             continue
         item = _item(assignment, due.day, due.inferred, today)

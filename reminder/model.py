@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Protocol
 
 
 class DeadlineKind(StrEnum):
@@ -294,6 +295,17 @@ class DueDate:
     @property
     def moved(self) -> bool:
         return self.day != self.written
+
+
+class DueRule(Protocol):
+    """How a task's effective due date is computed (``reminder.planner.DueDates``): the store calls it
+    for every task it writes. ``fingerprint`` changes whenever its answers could."""
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    def __call__(self, deadline: Deadline, plan_year: int,
+                 events: dict[str, date] | None = None) -> DueDate | None: ...
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,27 @@ def effective_due(deadline: Deadline, plan_year: int, policy: Policy, calendar: 
     return DueDate(final.due, final.written or final.due, final.inferred)
 
 
+class DueDates:
+    """:func:`effective_due` bound to one policy and calendar: what the store calls for every task it
+    writes, so ``reminder tasks``, ``--due-before``, the digest and the notices show one date.
+
+    ``fingerprint`` changes when a task's effective date could (the policy's default due date, the
+    calendar's days); the store then recomputes the dates it holds.
+    """
+
+    def __init__(self, policy: Policy, calendar: Calendar):
+        self.policy = policy
+        self.calendar = calendar
+
+    def __call__(self, deadline: Deadline, plan_year: int, events: dict[str, date] | None = None) -> DueDate | None:
+        return effective_due(deadline, plan_year, self.policy, self.calendar, events)
+
+    @property
+    def fingerprint(self) -> str:
+        month, day = self.policy.default_due
+        return f"default {month:02}-{day:02}|{self.calendar.fingerprint}"
+
+
 # --- stages ---------------------------------------------------------------------------------------
 
 def _stages(assignment: Assignment, policy: Policy, calendar: Calendar, now: datetime) -> list[_Stage]:

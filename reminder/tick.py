@@ -80,6 +80,7 @@ def run_tick(db: sqlite_utils.Database, config: Config, now: datetime, *, dry_ru
     """Plan every assignment that is due for a look, queue one message per unit and route, deliver."""
     renderer = renderer or shared_renderer(config.templates)
     calendar = config.working_calendar()
+    store.refresh_due_dates(db, config.due_dates())
     report = TickReport()
     assignments = store.due_assignments(db, now)
     report.checked = len(assignments)

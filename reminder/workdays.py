@@ -99,6 +99,20 @@ class Calendar:
             f"extra_holidays / extra_workdays in the config, or upgrade the 'holidays' package."
         )
 
+    # --- what this calendar knows (issue 7) ------------------------------------------------------
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever a day's status can: another ``holidays`` release, other overrides. The store
+        keeps the fingerprint its due dates were computed with, and recomputes them when it changes."""
+        import holidays
+
+        days = ",".join(sorted(d.isoformat() for d in self.extra_holidays)) + "|" + ",".join(
+            sorted(d.isoformat() for d in self.extra_workdays))
+        return f"holidays {holidays.__version__}|{days}"
+
+    # --- days ---------------------------------------------------------------------------------------
+
     def is_workday(self, d: date) -> bool:
         """True when government offices work on ``d`` (调休 Saturdays included)."""
         if d in self.extra_workdays:

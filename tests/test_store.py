@@ -20,15 +20,17 @@ from hypothesis import strategies as st
 from reminder import store
 from reminder.cli import import_summary
 from reminder.errors import StoreError
-from reminder.model import Deadline, DeadlineKind, Plan, Task
+from reminder.model import Deadline, DeadlineKind, Plan, Policy, Task
+from reminder.planner import DueDates
+from reminder.workdays import Calendar
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2021, 6, 1, 9, 0, tzinfo=SHANGHAI)
 LATER = NOW + timedelta(days=30)
-TABLES = ("plans", "tasks", "assignments", "progress", "events", "notices", "messages", "message_notices",
+TABLES = ("plans", "tasks", "assignments", "progress", "events", "notices", "messages", "message_notices", "settings",
           "deliveries", "locks")
 MIGRATIONS = ["0001_plans_tasks_assignments", "0002_events_notices_outbox_locks",
-              "0003_route_ids_message_links_outcomes"]
+              "0003_route_ids_message_links_outcomes", "0004_effective_due_dates"]
 
 
 def task(number, due=date(2021, 9, 30), units=("区财政局",), leads=(), text=None, kind=None, inferred_year=False):
@@ -429,8 +431,10 @@ def test_list_tasks_marks_inferred_dates_and_status(two_plans):
 
 
 def test_default_due_for_tasks_without_deadline_follows_the_policy(db):
-    store.import_plan(db, plan(task(1, None)), NOW, default_due=date(2021, 11, 30))
-    assert store.get_task(db, "1").task.due.day == date(2021, 11, 30)
+    rule = DueDates(Policy(default_due=(11, 30)), Calendar())
+    store.import_plan(db, plan(task(1, None)), NOW, due_dates=rule)
+    due = store.get_task(db, "1").task.due
+    assert (due.day, due.written, due.inferred) == (date(2021, 11, 30), date(2021, 11, 30), True)
 
 
 def test_get_task_by_id_or_unambiguous_number(two_plans):

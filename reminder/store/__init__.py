@@ -28,9 +28,11 @@ Tables
     overwrite this year's.
 ``tasks`` -- one row per numbered task of a plan; unique ``(plan_id, number)``.
     ``number`` (text, "17"), ``section`` (JSON list, outermost first), ``text``, ``deadline`` (JSON),
-    ``kind`` (fixed|ongoing|recurring|relative|none), ``due`` (effective ISO date or NULL: ongoing,
-    recurring without a date, relative before its event), ``inferred`` (1 when a person should know the
-    date was not written as such: kind none -> the default policy date, or the year was inferred),
+    ``kind`` (fixed|ongoing|recurring|relative|none), ``due`` (the effective due date, a working day,
+    computed by ``reminder.planner.effective_due`` and kept up to date by :mod:`~reminder.store.due`; NULL
+    for ongoing and recurring work and a relative deadline before its event), ``due_written`` (the date
+    before it moved off a rest day), ``inferred`` (1 when a person should know the date was not written
+    as such: kind none -> the default policy date, or the year was inferred),
     ``units_text`` (the unit cell as written), ``line``, ``created_at``, ``updated_at``, ``removed_at``.
     The id people see and type is the *ref* ``"<plan id>-<number>"`` (``"1-17"``), see :func:`get_task`.
 ``assignments`` -- task x unit; unique ``(task_id, unit)``.
@@ -60,6 +62,7 @@ Tables
     message per route of its unit.
 ``deliveries`` -- every attempt to send a message: ``message_id``, ``attempt``, ``at``, ``ok``, ``error``,
     ``outcome`` (sent|failed|unknown: the request went out and no verdict came back).
+``settings`` -- ``name``, ``value``: what the stored due dates were computed with (``due_rule``).
 ``locks`` -- named leases such as the single-deliverer lock: ``name`` (primary key), ``holder``,
     ``acquired_at``, ``expires_at``.
 
@@ -79,6 +82,7 @@ for outside tools. Migrations are append-only: never edit one that has shipped, 
 from __future__ import annotations
 
 from reminder.store.base import chunks, db_path, timestamp, transaction
+from reminder.store.due import recompute_due_dates, refresh_due_dates
 from reminder.store.lease import Lease, acquire_lock, lock_holder, release_lock
 from reminder.store.outbox import (
     NoticeBatch,
@@ -134,6 +138,6 @@ __all__ = [
     "dated_assignments", "db_path", "due_assignments", "enqueue", "existing_notice_keys", "find_assignment",
     "get_task", "import_plan", "import_plans", "list_messages", "list_plans", "list_tasks", "list_tasks_sql",
     "lock_holder", "mark_failed", "mark_sent", "match_plans", "match_units", "office_notices", "open_db",
-    "open_units", "plan_digest", "plan_status", "record_event", "record_progress", "release_claims",
+    "open_units", "plan_digest", "plan_status", "recompute_due_dates", "record_event", "record_progress", "refresh_due_dates", "release_claims",
     "release_lock", "retry_message", "schema_version", "tasks_needing_review", "timestamp", "transaction",
 ]

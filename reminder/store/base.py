@@ -6,13 +6,15 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from functools import lru_cache
 
 import sqlite_utils
 
 from reminder.errors import StoreError
+from reminder.model import Deadline
 
 # --------------------------------------------------------------------------------------------------
 # Faults: every sqlite3 error that leaves this module becomes a StoreError naming the file and the fix.
@@ -101,6 +103,11 @@ def timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+LOOK_NOW = timestamp(datetime(1970, 1, 1, tzinfo=UTC))
+"""``next_check_at`` for "plan this again at the next tick, whatever its time" (a report, an event, a
+changed due date)."""
+
+
 def iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
@@ -123,6 +130,23 @@ def inserted_id(cursor: sqlite3.Cursor) -> int:
     if cursor.lastrowid is None:
         raise StoreError("an insert made no row")
     return cursor.lastrowid
+
+
+@lru_cache(maxsize=4096)
+def parse_deadline(stored: str) -> Deadline:
+    """A task's stored deadline JSON, parsed once: every unit of a task (and many tasks) share it.
+    Safe to share because a Deadline is frozen."""
+    return Deadline.from_dict(json.loads(stored))
+
+
+def events_of(db: sqlite_utils.Database, task_ids: Iterable[int]) -> dict[int, dict[str, date]]:
+    """The recorded events of each task (name -> date), by task id."""
+    events: dict[int, dict[str, date]] = {}
+    for chunk in chunks(list(task_ids)):
+        marks = ",".join("?" * len(chunk))
+        for r in db.execute(f"SELECT task_id, name, date FROM events WHERE task_id IN ({marks})", chunk):
+            events.setdefault(r[0], {})[r[1]] = date.fromisoformat(r[2])
+    return events
 
 
 def chunks(values: list, size: int = 500) -> Iterator[list]:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import PurePath
@@ -16,7 +16,7 @@ from pathlib import PurePath
 import sqlite_utils
 
 from reminder.errors import StoreError
-from reminder.model import DeadlineKind, Plan, Task
+from reminder.model import Deadline, DeadlineKind, DueRule, Plan, Task
 from reminder.store.base import (
     expect_one,
     inserted_id,
@@ -25,6 +25,7 @@ from reminder.store.base import (
     to_json,
     transaction,
 )
+from reminder.store.due import default_due_rule, refresh_due_dates
 
 # --------------------------------------------------------------------------------------------------
 # Import.
@@ -97,6 +98,7 @@ class _TaskRow:
     deadline: str
     kind: str
     due: str | None
+    due_written: str | None
     inferred: int
     units_text: str
     line: int | None
@@ -110,13 +112,11 @@ def plan_digest(plan: Plan) -> str:
     return hashlib.sha256(to_json(content, canonical=True).encode()).hexdigest()
 
 
-def _task_row(task: Task, default_due: date) -> _TaskRow:
-    """The stored form of a task; a task with no deadline gets ``default_due``, marked inferred."""
+def _task_row(task: Task, plan_year: int, due_dates: DueRule) -> _TaskRow:
+    """The stored form of a task, with its effective due date (see ``reminder.planner.effective_due``;
+    a task with no deadline gets the policy's default, marked inferred)."""
     deadline = task.deadline
-    if deadline.kind == DeadlineKind.NONE:
-        due, inferred = default_due, True
-    else:
-        due, inferred = deadline.due, deadline.inferred_year
+    due = due_dates(deadline, plan_year)
     leads = set(task.lead_units)
     names = list(dict.fromkeys((*task.lead_units, *task.units)))  # leads first, each unit once
     return _TaskRow(
@@ -125,8 +125,9 @@ def _task_row(task: Task, default_due: date) -> _TaskRow:
         text=task.text,
         deadline=to_json(deadline.as_dict()),
         kind=str(deadline.kind),
-        due=iso(due),
-        inferred=int(bool(inferred)),
+        due=iso(due.day) if due else None,
+        due_written=iso(due.written) if due else None,
+        inferred=int(bool(due and due.inferred)),
         units_text=task.units_text,
         line=task.line,
         units=tuple((u, "lead" if u in leads else "responsible") for u in names),
@@ -171,21 +172,24 @@ class _Diff:
 
 
 def import_plan(db: sqlite_utils.Database, plan: Plan, now: datetime,
-                default_due: date | None = None) -> ImportReport:
+                due_dates: DueRule | None = None) -> ImportReport:
     """Write ``plan`` to the store in one transaction and report what changed.
 
     Idempotent: importing the same plan again writes nothing and reports "unchanged". A corrected
     version of a stored plan (see the plan identity in the module docstring) updates tasks in place,
     matched by task number; tasks that vanished are marked removed with their assignments, and tasks
     or units that come back are restored, so status and progress recorded against them survive.
-    ``default_due`` is the due date of tasks without a deadline (default: the plan year's last day).
-    On any failure nothing is written and StoreError says why.
+    ``due_dates`` computes each task's effective due date (default: the default policy on the statutory
+    calendar); the dates already stored are brought up to date with it first. On any failure nothing is
+    written and StoreError says why.
     """
+    due_dates = due_dates or default_due_rule()
     when = timestamp(now)
     _check_plan(plan)
-    rows = [_task_row(t, default_due or date(plan.plan_year, 12, 31)) for t in plan.tasks]
+    rows = [_task_row(t, plan.plan_year, due_dates) for t in plan.tasks]
     digest = plan_digest(plan)
     with transaction(db, f"import plan {plan.title!r} from {plan.source}"):
+        refresh_due_dates(db, due_dates)
         found, matched_by = _find_plan(db, plan)
         diff = _Diff()
         if found is None:
@@ -193,7 +197,7 @@ def import_plan(db: sqlite_utils.Database, plan: Plan, now: datetime,
         else:
             plan_id = found["id"]
             diff.plan_changes = _plan_changes(found, plan, digest)
-        _sync_tasks(db, plan_id, rows, when, diff)
+        _sync_tasks(db, plan_id, _with_events(db, plan_id, plan.plan_year, rows, due_dates), when, diff)
         if found is not None and diff.any():
             _update_plan(db, plan_id, plan, digest, when)
     status = (ImportStatus.CREATED if found is None
@@ -202,15 +206,29 @@ def import_plan(db: sqlite_utils.Database, plan: Plan, now: datetime,
 
 
 def import_plans(db: sqlite_utils.Database, plans: Sequence[Plan], now: datetime,
-                 default_due: date | Callable[[int], date] | None = None) -> list[ImportReport]:
-    """Import several plans in one transaction: all of them are stored, or (on any error) none.
-
-    ``default_due`` may be a function of the plan year (the policy's ``default_due_date``), since
-    the plans may be of different years.
-    """
+                 due_dates: DueRule | None = None) -> list[ImportReport]:
+    """Import several plans in one transaction: all of them are stored, or (on any error) none."""
     with transaction(db, f"import {len(plans)} plans"):
-        return [import_plan(db, plan, now, default_due(plan.plan_year) if callable(default_due) else default_due)
-                for plan in plans]
+        return [import_plan(db, plan, now, due_dates) for plan in plans]
+
+
+def _with_events(db: sqlite_utils.Database, plan_id: int | None, plan_year: int, rows: list[_TaskRow],
+                 due_dates: DueRule) -> list[_TaskRow]:
+    """Relative deadlines of tasks already stored keep counting from their recorded events."""
+    if plan_id is None or not any(r.kind == DeadlineKind.RELATIVE for r in rows):
+        return rows
+    events: dict[str, dict[str, date]] = {}
+    for r in db.query("SELECT t.number, e.name, e.date FROM events e JOIN tasks t ON t.id = e.task_id "
+                      "WHERE t.plan_id = ?", [plan_id]):
+        events.setdefault(r["number"], {})[r["name"]] = date.fromisoformat(r["date"])
+    updated = []
+    for row in rows:
+        if row.kind == DeadlineKind.RELATIVE and row.number in events:
+            due = due_dates(Deadline.from_dict(json.loads(row.deadline)), plan_year, events[row.number])
+            row = replace(row, due=iso(due.day) if due else None, due_written=iso(due.written) if due else None,
+                          inferred=int(bool(due and due.inferred)))
+        updated.append(row)
+    return updated
 
 
 def _find_plan(db: sqlite_utils.Database, plan: Plan) -> tuple[dict | None, str | None]:
@@ -298,7 +316,7 @@ def _stored_units(db: sqlite_utils.Database, plan_id: int) -> dict[int, list[dic
     return by_task
 
 
-_TASK_FIELDS = ("section", "text", "deadline", "kind", "due", "inferred", "units_text", "line")
+_TASK_FIELDS = ("section", "text", "deadline", "kind", "due", "due_written", "inferred", "units_text", "line")
 
 
 def _insert_task(db: sqlite_utils.Database, plan_id: int, row: _TaskRow, when: str) -> int:

@@ -195,6 +195,22 @@ def _m0003(db: sqlite_utils.Database) -> None:
     """)
 
 
+@MIGRATIONS(name="0004_effective_due_dates")
+def _m0004(db: sqlite_utils.Database) -> None:
+    """Issue 7: ``tasks.due`` is the effective (working-day) due date every reader uses, computed by the
+    planner's rule; ``due_written`` keeps the date the text gave. ``settings`` holds what the stored
+    dates were computed with (``due_rule``); until the first command that knows the config recomputes
+    them, an old database's dates are the written ones."""
+    _run(db, """
+    ALTER TABLE tasks ADD COLUMN due_written TEXT CHECK (due_written IS NULL OR date(due_written) = due_written);
+    UPDATE tasks SET due_written = due;
+    CREATE TABLE settings (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    )
+    """)
+
+
 SCHEMA_VERSION = len(MIGRATIONS._migrations)
 """The schema version this code builds: the number of migrations above."""
 

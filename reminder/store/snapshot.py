@@ -8,11 +8,11 @@ from datetime import date, datetime
 import sqlite_utils
 
 from reminder.model import Assignment, Notice, Stage, TaskRecord
+from reminder.store.base import events_of
 from reminder.store.tasks import (
     ASSIGNMENT_ROWS,
     TASK_COLUMNS,
     assignments_from_rows,
-    events_of,
     task_record,
 )
 
@@ -46,11 +46,10 @@ def tasks_needing_review(db: sqlite_utils.Database) -> list[TaskRecord]:
 
 
 def dated_assignments(db: sqlite_utils.Database, due_until: date) -> list[Assignment]:
-    """Open assignments of dated tasks (fixed, none) due by ``due_until``, and relative ones with an event."""
+    """Open assignments of tasks whose effective due date is ``due_until`` or earlier (tasks with one
+    date: fixed, none, relative once its event is recorded)."""
     rows = list(db.query(ASSIGNMENT_ROWS + """
-        WHERE a.status = 'open' AND a.removed_at IS NULL AND t.removed_at IS NULL
-          AND ((t.kind IN ('fixed', 'none') AND t.due <= ?)
-               OR (t.kind = 'relative' AND EXISTS (SELECT 1 FROM events e WHERE e.task_id = t.id)))""",
+        WHERE t.due <= ? AND a.status = 'open' AND a.removed_at IS NULL AND t.removed_at IS NULL""",
         [due_until.isoformat()]))
     return assignments_from_rows(db, rows)
 

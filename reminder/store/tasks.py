@@ -8,9 +8,8 @@ place (:func:`task_record`, :func:`assignment_of`), so every reader sees the sam
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime
-from functools import lru_cache
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 
 import sqlite_utils
 
@@ -18,8 +17,8 @@ from reminder.errors import StoreError
 from reminder.model import (
     Assignment,
     AssignmentStatus,
-    Deadline,
     DueDate,
+    DueRule,
     ReportKind,
     Role,
     TaskListing,
@@ -28,33 +27,26 @@ from reminder.model import (
     UnitProgress,
 )
 from reminder.store.base import (
+    LOOK_NOW,
     chunks,
     db_path,
+    events_of,
     expect_one,
     iso,
+    parse_deadline,
     timestamp,
     to_json,
     transaction,
 )
+from reminder.store.due import default_due_rule, recompute_due_dates
 from reminder.store.plans import match_plans
-
-LOOK_NOW = timestamp(datetime(1970, 1, 1, tzinfo=UTC))
-"""``next_check_at`` for "plan this again at the next tick, whatever its time" (a report, an event)."""
-
 
 # --------------------------------------------------------------------------------------------------
 # Rows -> value types.
 
 TASK_COLUMNS = """t.id AS task_id, t.plan_id, p.title AS plan_title, p.plan_year, t.number, t.section, t.text,
-       t.kind, t.due, t.inferred, t.deadline, t.units_text, t.line, t.removed_at"""
+       t.kind, t.due, t.due_written, t.inferred, t.deadline, t.units_text, t.line, t.removed_at"""
 """The columns :func:`task_record` reads, from ``tasks t JOIN plans p``."""
-
-
-@lru_cache(maxsize=4096)
-def parse_deadline(stored: str) -> Deadline:
-    """A task's stored deadline JSON, parsed once: every unit of a task (and many tasks) share it.
-    Safe to share because a Deadline is frozen."""
-    return Deadline.from_dict(json.loads(stored))
 
 
 def _instant(value: str | None) -> datetime | None:
@@ -64,6 +56,7 @@ def _instant(value: str | None) -> datetime | None:
 def task_record(row: Mapping, events: Mapping[str, date] | None = None) -> TaskRecord:
     """A ``tasks JOIN plans`` row (:data:`TASK_COLUMNS`) as a TaskRecord."""
     due = date.fromisoformat(row["due"]) if row["due"] else None
+    written = date.fromisoformat(row["due_written"]) if row["due_written"] else due
     return TaskRecord(
         id=row["task_id"],
         ref=TaskRef(row["plan_id"], row["number"]),
@@ -72,7 +65,7 @@ def task_record(row: Mapping, events: Mapping[str, date] | None = None) -> TaskR
         section=tuple(json.loads(row["section"])),
         text=row["text"],
         deadline=parse_deadline(row["deadline"]),
-        due=DueDate(due, due, bool(row["inferred"])) if due else None,
+        due=DueDate(due, written or due, bool(row["inferred"])) if due else None,
         units_text=row["units_text"],
         line=row["line"],
         events=dict(events or {}),
@@ -258,16 +251,6 @@ def last_reports(db: sqlite_utils.Database, assignment_ids: Sequence[int]) -> di
     return reports
 
 
-def events_of(db: sqlite_utils.Database, task_ids: Iterable[int]) -> dict[int, dict[str, date]]:
-    """The recorded events of each task (name -> date), by task id."""
-    events: dict[int, dict[str, date]] = {}
-    for chunk in chunks(list(task_ids)):
-        marks = ",".join("?" * len(chunk))
-        for r in db.query(f"SELECT task_id, name, date FROM events WHERE task_id IN ({marks})", chunk):
-            events.setdefault(r["task_id"], {})[r["name"]] = date.fromisoformat(r["date"])
-    return events
-
-
 # --------------------------------------------------------------------------------------------------
 # What units report, and events that relative deadlines count from.
 
@@ -302,8 +285,10 @@ def record_progress(db: sqlite_utils.Database, assignment_id: int, kind: ReportK
         expect_one(cursor, f"record {kind} for assignment {assignment_id}")
 
 
-def record_event(db: sqlite_utils.Database, task_id: int, name: str, day: date, now: datetime) -> None:
-    """Record the date an event happened (印发) so relative deadlines become dates."""
+def record_event(db: sqlite_utils.Database, task_id: int, name: str, day: date, now: datetime,
+                 due_dates: DueRule | None = None) -> None:
+    """Record the date an event happened (印发) so relative deadlines become dates: the task's effective
+    due date is computed again with it (``due_dates``, default: the default policy's rule)."""
     when = timestamp(now)
     with transaction(db, "record an event"):
         db.execute("""INSERT INTO events (task_id, name, date, recorded_at) VALUES (?, ?, ?, ?)
@@ -311,6 +296,7 @@ def record_event(db: sqlite_utils.Database, task_id: int, name: str, day: date, 
                       recorded_at = excluded.recorded_at""", [task_id, name, day.isoformat(), when])
         db.execute("UPDATE assignments SET next_check_at = ? WHERE task_id = ? AND removed_at IS NULL",
                    [LOOK_NOW, task_id])
+        recompute_due_dates(db, due_dates or default_due_rule(), [task_id])
 
 
 def plan_status(db: sqlite_utils.Database, plan: str | None = None) -> list[UnitProgress]:
