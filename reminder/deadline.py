@@ -61,8 +61,9 @@ Judgement calls (documented so they can be changed in one place)
 
 from __future__ import annotations
 
-import calendar
 import contextlib
+
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -70,7 +71,7 @@ from datetime import date
 from reminder.model import Deadline, DeadlineKind, Every, Milestone, Offset, OffsetUnit
 from reminder.textnorm import cn_to_int, normalize_with_map
 
-__all__ = ["looks_like_deadline", "parse", "says_no_deadline"]
+__all__ = ["parse", "looks_like_deadline", "says_no_deadline"]
 
 # =========================================================================================================
 # Vocabulary (data; the algorithm below only reads these tables)

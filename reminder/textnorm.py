@@ -34,7 +34,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-__all__ = ["CN_DIGITS", "cn_to_int", "normalize", "normalize_with_map"]
+__all__ = ["normalize", "normalize_with_map", "cn_to_int", "CN_DIGITS"]
 
 # ---------------------------------------------------------------------------------------------------------
 # Vocabulary

@@ -72,8 +72,8 @@ UNSUPPORTED_MAGICS = {
 }
 
 _HTML_START = re.compile(  # optional XML declaration and comments, then the first tag of a page
-    rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>]|meta\s)", re.IGNORECASE | re.DOTALL)
-_HTML_TABLE = re.compile(rb"<table[\s>].*?<t[dh][\s>]", re.IGNORECASE | re.DOTALL)
+    rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>]|meta\s)", re.I | re.S)
+_HTML_TABLE = re.compile(rb"<table[\s>].*?<t[dh][\s>]", re.I | re.S)
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ MAX_SPAN = 1000  # a colspan/rowspan beyond this is an authoring error, not a gr
 _SPACES = re.compile(r"[ \t\n\r\f\xa0]+")  # source whitespace and &nbsp;
 _INVISIBLE = str.maketrans("", "", "\u200b\u200c\u200d\ufeff")  # zero-width characters CMSs leave behind
 _DECLARED_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([\w.:-]+)"""
-                               rb"""|<\?xml[^>]*?encoding\s*=\s*["']([\w.:-]+)""", re.IGNORECASE)
+                               rb"""|<\?xml[^>]*?encoding\s*=\s*["']([\w.:-]+)""", re.I)
 _GB_ALIASES = {"gb2312", "gbk", "x-gbk", "cp936", "gb_2312-80", "chinese", "csgb2312", "euc-cn"}
 
 
@@ -101,7 +101,7 @@ def _codec(name: str) -> str | None:
 # ---- building the tree ---------------------------------------------------------------------------
 
 class _Node:
-    __slots__ = ("attrs", "children", "line", "tag", "text")
+    __slots__ = ("tag", "attrs", "children", "line", "text")
 
     def __init__(self, tag: str, attrs: dict[str, str | None], line: int, text: str = ""):
         self.tag, self.attrs, self.line, self.text = tag, attrs, line, text
