@@ -121,6 +121,7 @@ class Config:
     digest_hour: int = 16
     templates: Path | None = None
     fallback_channel: str | None = None
+    retention_days: int | None = None  # drop the bodies of sent messages this old; None: keep them
     policy: Policy = field(default_factory=Policy)
     office: OfficeConfig = OfficeConfig()
     smtp: SmtpConfig = SmtpConfig()
@@ -225,6 +226,7 @@ def parse_config(
         digest_hour=top.take("digest_hour", _int(0, 23), 16),
         templates=top.take("templates", _folder(base_dir), None),
         fallback_channel=top.take("fallback_channel", _choice(FALLBACK_CHANNELS), None),
+        retention_days=top.take("retention_days", _int(30, 36500), None),
         policy=_policy(top.table("policy"), send_hour, timezone),
         office=_office(top.table("office"), env),
         smtp=_smtp(top.table("smtp"), env, base_dir),

@@ -22,6 +22,7 @@ from reminder.model import (
     Stage,
 )
 from reminder.render import (
+    ALL_FORMS,
     DigestContext,
     DigestTotals,
     DueSoonItem,
@@ -108,11 +109,12 @@ def run_digest(db: sqlite_utils.Database, config: Config, now: datetime, *, dry_
     """Render the digest and queue it to the office's routes (once per day), then deliver."""
     renderer = renderer or Renderer(config.templates)
     context = build_context(db, config, now)
-    rendered = renderer.render_digest(context)
+    routes = routing.office_routes(config)
+    rendered = renderer.render_digest(context, routing.forms_for(routes) if not dry_run else ALL_FORMS)
     day = now.astimezone(config.zone).date().isoformat()
     messages = [OutboxMessage(key=f"digest:{day}:{route.channel}:{route.id}", unit=config.office.name, route=route,
                               subject=rendered.subject, text=rendered.text, html=rendered.html,
-                              markdown=rendered.markdown) for route in routing.office_routes(config)]
+                              markdown=rendered.markdown) for route in routes]
     summary = DigestSummary(totals=dict(cast(dict[str, int], context["totals"])), subject=rendered.subject, routes=len(messages))
     if dry_run:
         return DigestSummary(summary.totals, summary.subject, summary.routes, text=rendered.text)

@@ -9,8 +9,9 @@ overdue notices, escalation, check-ins), each with the moment it fires, and retu
 * office-facing stages that have fired (escalation of overdue or silent assignments);
 * ``next_check_at``: when the next stage fires, so the store only hands us assignments with work due.
 
-Every item carries a unique key built from the assignment, stage and dates, so inserting the same
-item twice is a no-op and a changed deadline (a corrected plan) yields new keys.
+Every notice carries a unique key built from the day it fires, the assignment, the stage and the date
+it is about (``2021-11-08:a5:overdue:2021-11-01``), so inserting the same notice twice is a no-op and a
+changed deadline (a corrected plan) yields new keys.
 
 Stages fire on working days at the send hour. A due date on a holiday or weekend moves to the next
 working day; reminders N days before move back to the working day before, so they are never late.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -76,16 +78,19 @@ class _Stage:
 
 def plan_assignment(assignment: Assignment, policy: Policy, calendar: Calendar, now: datetime) -> Decision:
     """The notices that should exist for ``assignment`` by ``now``, and when to look again."""
-    timed = [(s, _fire_at(s.fire_on, policy)) for s in _stages(assignment, policy, calendar, now)]
-    fired = [s for s, at in timed if at <= now]
-    pending = [at for s, at in timed if at > now]
+    # A stage fires at the send hour of its day: it has fired by now when its day is this one or before.
+    today = _local_date(now, policy)
+    fired_until = today if _fire_at(today, policy) <= now else today - timedelta(days=1)
+    stages = _stages(assignment, policy, calendar, now)
+    fired = [s for s in stages if s.fire_on <= fired_until]
+    pending = min((s.fire_on for s in stages if s.fire_on > fired_until), default=None)
     notices = []
     unit_fired = [s for s in fired if s.stage in UNIT_STAGES]
     if unit_fired:
         latest = max(unit_fired, key=lambda s: (s.fire_on, UNIT_STAGES.index(s.stage)))
         notices.append(_notice(assignment, latest, policy, now))
     notices.extend(_notice(assignment, s, policy, now) for s in fired if s.stage in OFFICE_STAGES)
-    return Decision(notices=tuple(notices), next_check_at=min(pending, default=None))
+    return Decision(notices=tuple(notices), next_check_at=_fire_at(pending, policy) if pending else None)
 
 
 def effective_due(deadline: Deadline, plan_year: int, policy: Policy, calendar: Calendar,
@@ -165,8 +170,13 @@ def _overdue_stages(target: _Target, assignment: Assignment, policy: Policy, cal
         anchor = reported.date()
     interval = timedelta(days=max(1, policy.overdue_repeat_days))
     stages = []
-    k = 1
     today = _local_date(now, policy)
+    # Only the latest repeat that has fired and the next one count (the planner sends the latest stage
+    # reached), so start a couple of repeats before today instead of walking every one since the due
+    # day; step back while that one falls after yesterday (a long holiday can push a repeat forward).
+    k = max(1, (today - anchor).days // interval.days - 2)
+    while k > 1 and calendar.next_workday(anchor + k * interval) > today - timedelta(days=1):
+        k -= 1
     while True:
         fire_on = calendar.next_workday(anchor + k * interval)
         stages.append(_Stage(Stage.OVERDUE, fire_on, target))
@@ -280,7 +290,8 @@ def _relative_targets(deadline: Deadline, calendar: Calendar, events: dict[str, 
 def _notice(assignment: Assignment, stage: _Stage, policy: Policy, now: datetime) -> Notice:
     target = stage.target
     tag = target.period or target.due.isoformat()
-    key = f"a{assignment.id}:{stage.stage}:{tag}:{stage.fire_on.isoformat()}"
+    # The day it fires comes first: keys written by one tick are neighbours in the store's key index.
+    key = f"{stage.fire_on.isoformat()}:a{assignment.id}:{stage.stage}:{tag}"
     late = stage.fire_on < _local_date(now, policy)
     return Notice(key=key, assignment=assignment, stage=stage.stage, fire_at=_fire_at(stage.fire_on, policy),
                   due=target.due, due_inferred=target.inferred, late=late, milestone=target.milestone,
@@ -288,11 +299,22 @@ def _notice(assignment: Assignment, stage: _Stage, policy: Policy, now: datetime
 
 
 def _fire_at(day: date, policy: Policy) -> datetime:
-    return datetime.combine(day, time(policy.send_hour), tzinfo=ZoneInfo(policy.timezone))
+    """The moment a stage of ``day`` fires: the send hour, in the office's time zone."""
+    return _send_time(day, policy.send_hour, policy.timezone)
+
+
+@lru_cache(maxsize=8192)
+def _send_time(day: date, hour: int, zone: str) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=_zone(zone))
+
+
+@lru_cache(maxsize=16)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 def _local_date(now: datetime, policy: Policy) -> date:
-    return now.astimezone(ZoneInfo(policy.timezone)).date() if now.tzinfo else now.date()
+    return now.astimezone(_zone(policy.timezone)).date() if now.tzinfo else now.date()
 
 
 def _month_end(year: int, month: int) -> date:

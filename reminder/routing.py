@@ -14,6 +14,7 @@ email addresses in one message, and each member's webhooks under the member's ow
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -89,6 +90,12 @@ def _fallback(config: Config) -> tuple[Route, ...]:
     if config.fallback_channel == "file":
         return (Route(FALLBACK_FILE, "file", str(config.file.dir)),)
     return ()
+
+
+def forms_for(routes: Sequence[Route]) -> set[str]:
+    """The rendered forms the routes' channels show besides text: HTML in email and .eml files,
+    markdown on group robots."""
+    return {"html" if route.channel in ("smtp", "file") else "markdown" for route in routes}
 
 
 def contact(config: Config, route: Route) -> Contact:

@@ -7,13 +7,17 @@ the second time: notices and messages are keyed, and only missing ones are inser
 For each unit with work due: the planner's notices that are not stored yet, one message per route of
 the unit (rendered once), written with its notices in one pass; office-level notices are stored for the
 digest; a unit nobody can reach has its notices stored as unroutable.
+
+The tick stays small at any size: it first reads only which assignments are due and for whom (ids), then
+reads, plans, renders and writes a few units at a time (about ``CHUNK_ASSIGNMENTS`` assignments, a unit
+never split), each chunk in its own transaction. Memory follows the chunk, not what is due.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -31,6 +35,11 @@ if TYPE_CHECKING:
     from reminder.workdays import Calendar
 
 
+CHUNK_ASSIGNMENTS = 2000
+"""Assignments read, planned and written together (whole units: one unit's are never split, so it gets
+one message per tick however many are due)."""
+
+
 @dataclass
 class TickReport:
     checked: int = 0                      # assignments whose next check had come
@@ -39,6 +48,7 @@ class TickReport:
     unroutable: list[str] = field(default_factory=list)
     delivered: delivery.DeliveryCounts | None = None
     preview: list[OutboxMessage] = field(default_factory=list)  # dry run: what would be queued
+    bodies_dropped: int = 0               # sent messages whose bodies retention_days dropped
 
     def as_dict(self) -> dict:
         return {"checked": self.checked, "notices": self.notices, "messages": self.messages,
@@ -80,19 +90,37 @@ def run_tick(db: sqlite_utils.Database, config: Config, now: datetime, *, dry_ru
     """Plan every assignment that is due for a look, queue one message per unit and route, deliver."""
     renderer = renderer or shared_renderer(config.templates)
     calendar = config.working_calendar()
-    store.refresh_due_dates(db, config.due_dates())
+    if not dry_run:
+        store.refresh_due_dates(db, config.due_dates())
     report = TickReport()
-    assignments = store.due_assignments(db, now)
-    report.checked = len(assignments)
-    batches, next_checks = _plan(db, config, calendar, renderer, assignments, now, report)
+    for ids in _chunks(store.due_by_unit(db, now)):
+        assignments = store.assignments_by_id(db, ids)
+        report.checked += len(assignments)
+        batches, next_checks = _plan(db, config, calendar, renderer, assignments, now, report)
+        if dry_run:
+            report.preview.extend(m for batch in batches for m in batch.messages)
+            report.messages = len(report.preview)
+        else:
+            report.messages += store.enqueue(db, batches, next_checks, now)
     if dry_run:
-        report.preview = [m for batch in batches for m in batch.messages]
-        report.messages = len(report.preview)
         return report
-    report.messages = store.enqueue(db, batches, next_checks, now)
     if deliver:
         report.delivered = delivery.deliver_due(db, config, now, holder, should_stop=should_stop)
+    if config.retention_days:
+        report.bodies_dropped = store.drop_old_bodies(db, now, config.retention_days)
     return report
+
+
+def _chunks(due: dict[str, list[int]]) -> Iterator[list[int]]:
+    """Assignment ids, a few units at a time: at least CHUNK_ASSIGNMENTS ids a chunk, or one whole unit."""
+    chunk: list[int] = []
+    for ids in due.values():
+        chunk.extend(ids)
+        if len(chunk) >= CHUNK_ASSIGNMENTS:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _plan(db: sqlite_utils.Database, config: Config, calendar: Calendar, renderer: Renderer,
@@ -122,9 +150,10 @@ def _plan(db: sqlite_utils.Database, config: Config, calendar: Calendar, rendere
 
 def _messages(config: Config, renderer: Renderer, unit: str, notices: Sequence[Notice], routes: Sequence[Route],
               now: datetime) -> list[OutboxMessage]:
-    """The unit's notices rendered once, as one message per route."""
+    """The unit's notices rendered once (in the forms its routes show), as one message per route."""
     today = now.astimezone(config.zone).date()
-    rendered = renderer.render_unit(unit_context(unit, config.office.name, now, [item(n, today) for n in notices]))
+    context = unit_context(unit, config.office.name, now, [item(n, today) for n in notices])
+    rendered = renderer.render_unit(context, routing.forms_for(routes))
     keys = [n.key for n in notices]
     return [OutboxMessage(key=message_key(unit, route, keys), unit=unit, route=route, subject=rendered.subject,
                           text=rendered.text, html=rendered.html, markdown=rendered.markdown) for route in routes]

@@ -66,6 +66,9 @@ def test_a_database_of_the_previous_release_migrates_and_its_queue_still_deliver
         assert len(http.received("/hook")) == 1  # the legacy row found its webhook again
     [listed] = json.loads(run("notices", "--json"))
     assert (listed["status"], listed["stage"], listed["tasks"]) == ("sent", "due", ["1"])
+    # the old notice key was rewritten (day first), so the planner found it and planned nothing twice
+    with store.open_db(tmp_path / "r.db") as db:
+        assert db.execute("SELECT key FROM notices").fetchall() == [("2021-11-01:a1:due:2021-11-01",)]
     with store.open_db(tmp_path / "r.db") as db:
         assert store.schema_version(db) == store.SCHEMA_VERSION
         assert db.execute("SELECT outcome FROM deliveries").fetchall() == [("sent",)]

@@ -3,6 +3,7 @@ real SMTP server (aiosmtpd) and robots to a real local HTTP server that checks s
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 from datetime import date, datetime, timedelta
@@ -225,3 +226,46 @@ def test_a_large_digest_is_cut_to_a_size_mail_servers_accept_and_says_what_it_le
     assert all(len(g["items"]) <= digest.PER_UNIT_LIMIT for g in context["overdue"])
     assert f"逾期任务{context['totals']['overdue'] - shown}项" in summary.text
     assert summary.subject.startswith(f"【政务公开任务督办】2021年12月1日：逾期{context['totals']['overdue']}项")
+
+
+def test_a_tick_in_small_chunks_writes_what_one_big_chunk_does_and_one_message_per_unit(tmp_path, monkeypatch):
+    from reminder import tick
+
+    def outcome(folder, chunk):
+        folder.mkdir()
+        monkeypatch.setattr(tick, "CHUNK_ASSIGNMENTS", chunk)
+        config, db = setup(folder)
+        report = run_tick(db, config, at(date(2021, 12, 1)), deliver=False)
+        notices = sorted(tuple(r) for r in db.execute("SELECT key, unit, stage, route FROM notices"))
+        per_unit = dict(db.execute("SELECT unit, count(*) FROM messages GROUP BY unit").fetchall())
+        links = db.execute("SELECT count(*) FROM message_notices").fetchone()[0]
+        return report, notices, per_unit, links
+
+    small = outcome(tmp_path / "small", 3)
+    whole = outcome(tmp_path / "whole", 1_000_000)
+    assert small[0].checked == whole[0].checked > 50 and small[0].messages == whole[0].messages
+    assert small[1:] == whole[1:]
+    assert set(small[2].values()) == {1}  # a unit is never split across chunks: one message each
+
+
+def test_retention_drops_the_bodies_of_old_sent_messages_and_keeps_the_rest(tmp_path):
+    config, db = setup(tmp_path, extra="", fallback=True)
+    config = dataclasses.replace(config, retention_days=30)
+    first = run_tick(db, config, at(date(2021, 9, 30)))
+    assert first.delivered.sent > 0 and first.bodies_dropped == 0
+    old_ids = {r[0] for r in db.execute("SELECT id FROM messages WHERE status = 'sent'")}
+    run_tick(db, config, at(date(2021, 10, 29)))  # 29 days later: nothing is old enough yet
+    assert db.execute("SELECT count(*) FROM messages WHERE body_dropped_at IS NOT NULL").fetchone()[0] == 0
+    later = run_tick(db, config, at(date(2021, 11, 1)))  # 32 days after the first tick
+    assert later.bodies_dropped == len(old_ids)
+    rows = {r["id"]: r for r in db.query("SELECT * FROM messages")}
+    for message_id in old_ids:
+        row = rows[message_id]
+        assert (row["text"], row["html"], row["markdown"]) == ("", None, None) and row["body_dropped_at"]
+        assert row["subject"] and row["status"] == "sent" and row["sent_at"]  # metadata kept
+    recent = [r for i, r in rows.items() if i not in old_ids]
+    assert recent and all(r["text"] and r["body_dropped_at"] is None for r in recent)
+    listed = {m.message.id: m for m in store.list_messages(db)}
+    assert all(listed[i].tasks for i in old_ids)  # still listed, with the tasks they carried
+    assert db.execute("SELECT count(*) FROM deliveries WHERE message_id IN (%s)"
+                      % ",".join(map(str, old_ids))).fetchone()[0] == len(old_ids)

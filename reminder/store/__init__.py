@@ -51,13 +51,14 @@ Tables
     to, see ``reminder.routing``; NULL for messages queued before migration 0003), ``subject``, ``text``, ``html``, ``markdown``, ``status`` (pending|sending|sent|dead), ``attempts``,
     ``next_attempt_at``, ``last_error``, ``created_at``, ``sent_at``, ``claimed_by``, ``claimed_at``.
     Indexed on ``(status, next_attempt_at)`` so that finding what to deliver is an index range.
-``notices`` -- one row per planned item: ``key`` (unique, built by the planner from the assignment,
-    stage and dates), ``assignment_id`` (NULL for office-level items), ``unit``, ``stage``
+``notices`` -- one row per planned item: ``key`` (unique, built by the planner from the day it fires,
+    the assignment, the stage and the date it is about), ``assignment_id`` (NULL for office-level items), ``unit``, ``stage``
     (reminder|due|overdue|checkin for units; escalation|silent for the office digest), ``period``,
     ``due``, ``inferred``, ``late`` (sent after its day: caught up after downtime), ``milestone``,
     ``fire_at``, ``route`` (queued: a message carries it; unroutable: the unit has no contact and
     there is no fallback; office: digest only), ``created_at``, ``message_id`` (unused since migration
     0003: see ``message_notices``).
+    ``body_dropped_at``: when ``retention_days`` dropped its text, HTML and markdown (subject and state stay).
 ``message_notices`` -- which notices each message carries: ``message_id``, ``notice_id``. A notice is in one
     message per route of its unit.
 ``deliveries`` -- every attempt to send a message: ``message_id``, ``attempt``, ``at``, ``ok``, ``error``,
@@ -87,6 +88,7 @@ from reminder.store.lease import Lease, acquire_lock, lock_holder, release_lock
 from reminder.store.outbox import (
     NoticeBatch,
     claim_messages,
+    drop_old_bodies,
     enqueue,
     existing_notice_keys,
     list_messages,
@@ -121,7 +123,8 @@ from reminder.store.snapshot import (
 from reminder.store.tasks import (
     DUE_ASSIGNMENTS_SQL,
     LOOK_NOW,
-    due_assignments,
+    assignments_by_id,
+    due_by_unit,
     find_assignment,
     get_task,
     list_tasks,
@@ -133,11 +136,53 @@ from reminder.store.tasks import (
 )
 
 __all__ = [
-    "BUSY_TIMEOUT_S", "DUE_ASSIGNMENTS_SQL", "LOOK_NOW", "SCHEMA_VERSION", "ImportReport", "ImportStatus",
-    "Lease", "NoticeBatch", "PlanSummary", "TaskChange", "acquire_lock", "chunks", "claim_messages",
-    "dated_assignments", "db_path", "due_assignments", "enqueue", "existing_notice_keys", "find_assignment",
-    "get_task", "import_plan", "import_plans", "list_messages", "list_plans", "list_tasks", "list_tasks_sql",
-    "lock_holder", "mark_failed", "mark_sent", "match_plans", "match_units", "office_notices", "open_db",
-    "open_units", "plan_digest", "plan_status", "recompute_due_dates", "record_event", "record_progress", "refresh_due_dates", "release_claims",
-    "release_lock", "retry_message", "schema_version", "tasks_needing_review", "timestamp", "transaction",
+    "BUSY_TIMEOUT_S",
+    "DUE_ASSIGNMENTS_SQL",
+    "LOOK_NOW",
+    "SCHEMA_VERSION",
+    "ImportReport",
+    "ImportStatus",
+    "Lease",
+    "NoticeBatch",
+    "PlanSummary",
+    "TaskChange",
+    "acquire_lock",
+    "assignments_by_id",
+    "chunks",
+    "claim_messages",
+    "dated_assignments",
+    "db_path",
+    "drop_old_bodies",
+    "due_by_unit",
+    "enqueue",
+    "existing_notice_keys",
+    "find_assignment",
+    "get_task",
+    "import_plan",
+    "import_plans",
+    "list_messages",
+    "list_plans",
+    "list_tasks",
+    "list_tasks_sql",
+    "lock_holder",
+    "mark_failed",
+    "mark_sent",
+    "match_plans",
+    "match_units",
+    "office_notices",
+    "open_db",
+    "open_units",
+    "plan_digest",
+    "plan_status",
+    "recompute_due_dates",
+    "record_event",
+    "record_progress",
+    "refresh_due_dates",
+    "release_claims",
+    "release_lock",
+    "retry_message",
+    "schema_version",
+    "tasks_needing_review",
+    "timestamp",
+    "transaction",
 ]

@@ -7,7 +7,8 @@
   time; dead), only by the deliverer that holds the claim;
 * **retry**: a person puts a dead message back in the queue.
 
-Rows are never deleted.
+Rows are never deleted; after ``retention_days`` the bodies of sent messages are dropped, their subject
+and delivery record kept (:func:`drop_old_bodies`).
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def enqueue(db: sqlite_utils.Database, batches: Iterable[NoticeBatch],
     inserted = 0
     with transaction(db, "record planned notices"):
         for batch in batches:
-            notice_ids = [i for i in (_insert_notice(db, n, batch.route, when) for n in batch.notices) if i]
+            notice_ids = _insert_notices(db, batch.notices, batch.route, when)
             for message in batch.messages:
                 message_id = _insert_message(db, message, when)
                 if message_id is None:
@@ -84,15 +85,24 @@ def enqueue(db: sqlite_utils.Database, batches: Iterable[NoticeBatch],
     return inserted
 
 
-def _insert_notice(db: sqlite_utils.Database, notice: Notice, route: NoticeRoute, when: str) -> int | None:
-    cursor = db.conn.execute(
-        """INSERT OR IGNORE INTO notices (key, assignment_id, unit, stage, period, due, inferred, late,
-                                          milestone, fire_at, route, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [notice.key, notice.assignment.id, notice.unit, str(notice.stage), notice.period or "",
-         notice.due.isoformat() if notice.due else None, int(notice.due_inferred), int(notice.late),
-         notice.milestone, timestamp(notice.fire_at), str(route), when])
-    return cursor.lastrowid if cursor.rowcount == 1 else None
+NOTICE_COLUMNS = ("key", "assignment_id", "unit", "stage", "period", "due", "inferred", "late", "milestone",
+                  "fire_at", "route", "created_at")
+
+
+def _insert_notices(db: sqlite_utils.Database, notices: Sequence[Notice], route: NoticeRoute, when: str) -> list[int]:
+    """Insert the notices (a few hundred rows a statement); the ids of those that were not there yet."""
+    ids: list[int] = []
+    per_statement = 32766 // len(NOTICE_COLUMNS) // 2  # well within SQLite's limit on parameters
+    for start in range(0, len(notices), per_statement):
+        rows = notices[start:start + per_statement]
+        marks = ",".join(["(" + ",".join("?" * len(NOTICE_COLUMNS)) + ")"] * len(rows))
+        params = [value for n in rows for value in (
+            n.key, n.assignment.id, n.unit, str(n.stage), n.period or "", n.due.isoformat() if n.due else None,
+            int(n.due_inferred), int(n.late), n.milestone, timestamp(n.fire_at), str(route), when)]
+        cursor = db.conn.execute(f"INSERT OR IGNORE INTO notices ({', '.join(NOTICE_COLUMNS)}) VALUES {marks} "
+                                 "RETURNING id", params)
+        ids.extend(row[0] for row in cursor.fetchall())
+    return ids
 
 
 def _insert_message(db: sqlite_utils.Database, message: OutboxMessage, when: str) -> int | None:
@@ -116,7 +126,8 @@ def _message(row: Mapping) -> OutboxMessage:
     return OutboxMessage(
         key=row["key"], unit=row["unit"],
         route=Route(id=row.get("route") or "", channel=row["channel"], destination=row["destination"]),
-        subject=row["subject"], text=row.get("text"), html=row.get("html"), markdown=row.get("markdown"),
+        subject=row["subject"], text=None if row.get("body_dropped_at") else row.get("text"),
+        html=row.get("html"), markdown=row.get("markdown"),
         id=row["id"], status=MessageStatus(row["status"]), attempts=row["attempts"],
         next_attempt_at=instant("next_attempt_at"), last_error=row["last_error"],
         created_at=instant("created_at"), sent_at=instant("sent_at"))
@@ -203,6 +214,23 @@ def release_claims(db: sqlite_utils.Database, holder: str) -> int:
     with transaction(db, "release claimed messages"):
         cursor = db.execute("""UPDATE messages SET status = 'pending', claimed_by = NULL
                                WHERE status = 'sending' AND claimed_by = ?""", [holder])
+    return cursor.rowcount
+
+
+DROP_BATCH = 5000
+"""Bodies dropped per call, so one call is a short transaction even when a long backlog falls due."""
+
+
+def drop_old_bodies(db: sqlite_utils.Database, now: datetime, retention_days: int, limit: int = DROP_BATCH) -> int:
+    """Drop the text, HTML and markdown of up to ``limit`` messages sent more than ``retention_days`` before
+    ``now`` (the oldest first); their subject, status, attempts, notices and delivery log stay. Returns how
+    many were dropped."""
+    cutoff = now - timedelta(days=retention_days)
+    with transaction(db, "drop the bodies of old messages"):
+        cursor = db.execute("""
+            UPDATE messages SET text = '', html = NULL, markdown = NULL, body_dropped_at = ?
+            WHERE id IN (SELECT id FROM messages WHERE status = 'sent' AND body_dropped_at IS NULL
+                         AND sent_at < ? ORDER BY sent_at LIMIT ?)""", [timestamp(now), timestamp(cutoff), limit])
     return cursor.rowcount
 
 

@@ -211,6 +211,31 @@ def _m0004(db: sqlite_utils.Database) -> None:
     """)
 
 
+@MIGRATIONS(name="0005_retention_and_time_ordered_notice_keys")
+def _m0005(db: sqlite_utils.Database) -> None:
+    """Issue 7, a tick that stays small.
+
+    * ``retention_days`` drops the bodies of sent messages once they are that old, keeping their subject
+      and delivery record: ``body_dropped_at`` says when; the partial index finds the next ones to drop
+      without reading the bodies.
+    * Notice keys start with the day the notice fires (``2021-11-08:a5:overdue:2021-11-01``, was
+      ``a5:overdue:2021-11-01:2021-11-08``), so a tick's new keys go to the end of the key index instead
+      of one random page each; existing keys are rewritten the same way, so nothing is planned twice.
+    * ``notices_assignment`` goes (the key index finds an assignment's notices by the ``a<id>:`` part
+      after the date; nothing queried it), and ``notices_stage`` becomes an index of the office-level
+      notices only, the ones the digest reads by stage.
+    """
+    _run(db, """
+    ALTER TABLE messages ADD COLUMN body_dropped_at TEXT;
+    CREATE INDEX messages_sent_with_body ON messages (sent_at) WHERE status = 'sent' AND body_dropped_at IS NULL;
+    UPDATE notices SET key = substr(key, -10) || ':' || substr(key, 1, length(key) - 11)
+        WHERE key GLOB 'a[0-9]*:*:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]';
+    DROP INDEX notices_assignment;
+    DROP INDEX notices_stage;
+    CREATE INDEX notices_office ON notices (stage) WHERE stage IN ('escalation', 'silent')
+    """)
+
+
 SCHEMA_VERSION = len(MIGRATIONS._migrations)
 """The schema version this code builds: the number of migrations above."""
 

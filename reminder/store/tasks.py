@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from functools import lru_cache
 
 import sqlite_utils
 
@@ -49,6 +50,12 @@ TASK_COLUMNS = """t.id AS task_id, t.plan_id, p.title AS plan_title, p.plan_year
 """The columns :func:`task_record` reads, from ``tasks t JOIN plans p``."""
 
 
+@lru_cache(maxsize=4096)
+def _section(stored: str) -> tuple[str, ...]:
+    """A task's stored section headings (JSON list), parsed once; plans repeat them for many tasks."""
+    return tuple(json.loads(stored))
+
+
 def _instant(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
@@ -62,7 +69,7 @@ def task_record(row: Mapping, events: Mapping[str, date] | None = None) -> TaskR
         ref=TaskRef(row["plan_id"], row["number"]),
         plan_title=row["plan_title"],
         plan_year=row["plan_year"],
-        section=tuple(json.loads(row["section"])),
+        section=_section(row["section"]),
         text=row["text"],
         deadline=parse_deadline(row["deadline"]),
         due=DueDate(due, written or due, bool(row["inferred"])) if due else None,
@@ -209,20 +216,35 @@ ASSIGNMENT_ROWS = f"""
 """
 """An assignment with its task and plan, as :func:`assignments_from_rows` reads it."""
 
-DUE_ASSIGNMENTS_SQL = ASSIGNMENT_ROWS + """
-    WHERE a.next_check_at IS NOT NULL AND a.next_check_at <= ? AND a.removed_at IS NULL
-    ORDER BY a.next_check_at"""
-"""The planner's read (one parameter: now as :func:`timestamp`); ``EXPLAIN QUERY PLAN`` of it must
-show a SEARCH through ``assignments_next_check`` (bench/tick.py prints it)."""
+DUE_ASSIGNMENTS_SQL = """
+    SELECT a.unit, a.id FROM assignments a
+    WHERE a.next_check_at IS NOT NULL AND a.next_check_at <= ? AND a.removed_at IS NULL"""
+"""The planner's first read (one parameter: now as :func:`timestamp`): which assignments are due, and for
+whom. ``EXPLAIN QUERY PLAN`` of it must show a SEARCH through ``assignments_next_check`` (bench/tick.py
+prints it), so a tick costs in proportion to what is due, not to the size of the database."""
 
 
-def due_assignments(db: sqlite_utils.Database, now: datetime, limit: int | None = None) -> list[Assignment]:
-    """Assignments whose ``next_check_at`` has come, with their task, plan, last report and events.
+def due_by_unit(db: sqlite_utils.Database, now: datetime) -> dict[str, list[int]]:
+    """The ids of the assignments whose ``next_check_at`` has come, by unit, units in name order.
 
-    Reads through the partial index on ``next_check_at``, so the cost follows what is due.
+    Only ids are held (a few dozen bytes each), so the tick can then read and plan a few units at a time
+    (:func:`assignments_by_id`) whatever the number due.
     """
-    sql = DUE_ASSIGNMENTS_SQL + (f" LIMIT {int(limit)}" if limit else "")
-    return assignments_from_rows(db, list(db.query(sql, [timestamp(now)])))
+    by_unit: dict[str, list[int]] = {}
+    for unit, assignment_id in db.execute(DUE_ASSIGNMENTS_SQL, [timestamp(now)]):
+        by_unit.setdefault(unit, []).append(assignment_id)
+    return {unit: sorted(by_unit[unit]) for unit in sorted(by_unit)}
+
+
+def assignments_by_id(db: sqlite_utils.Database, ids: Sequence[int]) -> list[Assignment]:
+    """The given assignments with their task, plan, last report and events, in the order of ``ids``."""
+    rows: list[Mapping] = []
+    for chunk in chunks(sorted(ids)):  # in row order: neighbouring rows share pages, reads go forward
+        rows.extend(db.query(ASSIGNMENT_ROWS + " WHERE a.id IN (SELECT value FROM json_each(?))",
+                             [to_json(chunk)]))
+    order = {assignment_id: i for i, assignment_id in enumerate(ids)}
+    rows.sort(key=lambda r: order[r["id"]])
+    return assignments_from_rows(db, rows)
 
 
 def assignments_from_rows(db: sqlite_utils.Database, rows: Sequence[Mapping]) -> list[Assignment]:
