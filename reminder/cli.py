@@ -162,11 +162,14 @@ def import_(ctx, files, plan_year, as_json, now_text):
     config = _config(ctx)
     db = _db(ctx)
     reports = store.import_plans(db, plans, _now(ctx, now_text), due_dates=config.due_dates())
+    calendar = config.working_calendar()
     for plan, report in zip(plans, reports):
         unknown = _unknown_units(plan, config.directory)
+        uncovered = calendar.uncovered(_plan_years(plan))
         if as_json:
             _print_json({**report.as_dict(), "warnings": list(plan.warnings),
-                         "unknown_units": [{"unit": unit, "tasks": numbers} for unit, numbers in unknown.items()]})
+                         "unknown_units": [{"unit": unit, "tasks": numbers} for unit, numbers in unknown.items()],
+                         "calendar_warnings": [calendar.coverage_note(year) for year in uncovered]})
             continue
         for line in import_summary(report):
             click.echo(line)
@@ -176,6 +179,24 @@ def import_(ctx, files, plan_year, as_json, now_text):
             which = ("tasks " if len(numbers) > 1 else "task ") + ", ".join(numbers)
             click.echo(f"warning: {plan.source}: unit '{unit}' ({which}) is not in the unit directory; it is "
                        f"kept, but add it or an alias to [[units]] in the config so its reminders reach it", err=True)
+        _warn_uncovered(calendar, uncovered, f"{plan.source}: ")
+
+
+def _plan_years(plan) -> set[int]:
+    """The years a plan's dates fall in: its own year and every written date's."""
+    years = {plan.plan_year}
+    for task in plan.tasks:
+        years.update(d.year for d in (task.deadline.due, *(m.due for m in task.deadline.milestones)) if d)
+    return years
+
+
+def _warn_uncovered(calendar, years, where: str = "") -> None:
+    """One warning per year the working-day calendar does not cover (it then counts weekends only)."""
+    for year in years:
+        click.echo(f"warning: {where}{calendar.coverage_note(year)} (the working-day calendar does not cover "
+                   f"{year}: only Saturdays and Sundays count as rest days; add the year's holidays and 调休 "
+                   "workdays under [calendar] in the config, or upgrade the holidays package; "
+                   f"`reminder calendar {year}` shows what is known)", err=True)
 
 
 def import_summary(report) -> list[str]:
@@ -269,6 +290,8 @@ def tasks(ctx, unit, due_before, kind, plan_ref, as_json):
                    f"{units[:40]}  {task.text[:30]}")
     if not listings:
         click.echo("no tasks match", err=True)
+    years = {t.task.plan_year for t in listings} | {t.task.due.day.year for t in listings if t.task.due}
+    _warn_uncovered(_config(ctx).working_calendar(), _config(ctx).working_calendar().uncovered(years))
 
 
 def _time(moment: datetime | None) -> str | None:
@@ -505,6 +528,52 @@ def status(ctx, plan_ref, as_json):
             click.echo(f"plan {r.plan_id}: {r.plan_title}")
         click.echo(f"  {r.unit[:24]:<24}  open {r.open:>3}  done {r.done:>3}  "
                    f"last report {_time(r.last_report_at) or '-'}")
+
+
+@cli.command("calendar")
+@click.argument("year", type=click.IntRange(1900, 2200), required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the year's days as JSON.")
+@click.pass_context
+def calendar_(ctx, year, as_json):
+    """The working-day calendar for YEAR (default: this year): the holidays and 调休 workdays in force,
+    where each comes from (the holidays package, the config), and the years it covers."""
+    from reminder import clock
+    from reminder.workdays import library_source
+
+    config = _config(ctx)
+    calendar = config.working_calendar()
+    year = year or clock.today(config.timezone).year
+    schedule = calendar.schedule(year)
+    if as_json:
+        _print_json({"year": year, "covered": schedule.covered, "covered_years": list(calendar.covered_years),
+                     "rest_days": [{"date": d.day.isoformat(), "name": d.name, "source": d.source}
+                                   for d in schedule.rest_days],
+                     "workdays": [{"date": d.day.isoformat(), "name": d.name, "source": d.source}
+                                  for d in schedule.workdays]})
+        return
+    library_years = calendar.library_years
+    span = f"{library_years[0]}-{library_years[-1]}" if library_years else "no years"
+    overrides = len(config.calendar.extra_holidays) + len(config.calendar.extra_workdays)
+    click.echo(f"{library_source()} covers {span}; the config ([calendar]) adds {len(config.calendar.extra_holidays)} "
+               f"holidays and {len(config.calendar.extra_workdays)} workdays" + (":" if overrides else "."))
+    config_years = sorted({d.year for d in (*config.calendar.extra_holidays, *config.calendar.extra_workdays)})
+    if config_years:
+        click.echo("  in " + ", ".join(map(str, config_years)))
+    if not schedule.covered:
+        click.echo(f"{year}: {calendar.coverage_note(year)}: not covered, so only Saturdays and Sundays are rest "
+                   "days. Add the State Council's schedule for the year under [calendar] (extra_holidays, "
+                   "extra_workdays) in the config, or upgrade the holidays package.")
+        return
+    click.echo(f"{year}: rest days (statutory holidays):")
+    for d in schedule.rest_days:
+        click.echo(f"  {d.day.isoformat()} {_weekday(d.day)}  {d.source:<18}  {d.name}")
+    click.echo(f"{year}: 调休 workdays (weekend days worked):" + ("" if schedule.workdays else " none"))
+    for d in schedule.workdays:
+        click.echo(f"  {d.day.isoformat()} {_weekday(d.day)}  {d.source:<18}  {d.name}")
+
+
+def _weekday(day: date) -> str:
+    return "周" + "一二三四五六日"[day.weekday()]
 
 
 @cli.group()

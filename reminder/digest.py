@@ -84,12 +84,14 @@ def build_context(db: sqlite_utils.Database, config: Config, now: datetime) -> D
     failed = [FailedMessage(unit=m.message.unit, channel=m.message.route.channel, subject=m.message.subject,
                             attempts=m.message.attempts, last_error=m.message.last_error or "")
               for m in store.list_messages(db, status=MessageStatus.DEAD)]
+    calendar = config.working_calendar()
+    notes = [calendar.coverage_note(year) or "" for year in calendar.uncovered(store.years_in_use(db))]
     totals = DigestTotals(overdue=sum(g["total"] for g in overdue), due_soon=len(due_soon), silent=len(silent),
                           review=len(review), unroutable=len(unroutable), failed=len(failed))
     return digest_context(config.office.name, now, overdue=_cut_overdue(overdue), due_soon=due_soon[:SECTION_LIMIT],
                           silent=silent[:SECTION_LIMIT], review=review[:SECTION_LIMIT],
                           unroutable=unroutable[:SECTION_LIMIT], failed=failed[:SECTION_LIMIT],
-                          totals=totals, limit=SECTION_LIMIT)
+                          totals=totals, limit=SECTION_LIMIT, calendar_notes=notes)
 
 
 def _cut_overdue(groups: list[OverdueGroup]) -> list[OverdueGroup]:

@@ -177,6 +177,7 @@ class DigestContext(TypedDict):
     limit: int                # the most items a section lists
     omitted_note: str         # what the cut left out ("逾期任务12项"), "" when nothing
     inferred_note: bool       # some listed date was inferred: explain the mark
+    calendar_notes: list[str]  # years the working-day calendar does not know ("2027年节假日安排尚未载入，按周末计算")
 
 
 DIGEST_SECTIONS = {"overdue": "逾期任务", "due_soon": "近期到期", "silent": "未报送进展", "review": "需核对时限",
@@ -196,7 +197,8 @@ def unit_context(unit: str, office: str, now: datetime, items: Sequence[UnitItem
 
 def digest_context(office: str, now: datetime, *, overdue: list[OverdueGroup], due_soon: list[DueSoonItem],
                    silent: list[SilentItem], review: list[ReviewItem], unroutable: list[UnroutableUnit],
-                   failed: list[FailedMessage], totals: DigestTotals | None = None, limit: int = 0) -> DigestContext:
+                   failed: list[FailedMessage], totals: DigestTotals | None = None, limit: int = 0,
+                   calendar_notes: Sequence[str] = ()) -> DigestContext:
     """The digest's context. ``totals`` (whole counts, when the lists were cut) default to the lists'
     own lengths; ``omitted_note`` says what the cut left out."""
     shown = DigestTotals(overdue=sum(len(g["items"]) for g in overdue), due_soon=len(due_soon),
@@ -207,7 +209,8 @@ def digest_context(office: str, now: datetime, *, overdue: list[OverdueGroup], d
     dated: list[UnitItem] = [i for g in overdue for i in g["items"]] + list(due_soon)
     return DigestContext(office=office, now=now, overdue=overdue, due_soon=due_soon, silent=silent, review=review,
                          unroutable=unroutable, failed=failed, totals=totals, limit=limit,
-                         omitted_note="、".join(omitted), inferred_note=any(i["due_inferred"] and i["due"] for i in dated))
+                         omitted_note="、".join(omitted), inferred_note=any(i["due_inferred"] and i["due"] for i in dated),
+                         calendar_notes=list(calendar_notes))
 
 
 def packaged_dir() -> Path:
@@ -405,4 +408,5 @@ def sample_digest_context() -> DigestContext:
                            deadline_text="适时", reason="时限无法识别")],
         unroutable=[UnroutableUnit(unit="县档案馆", tasks=2)],
         failed=[FailedMessage(unit="县卫健委", channel="dingtalk", subject="【任务提醒】县卫健委…", attempts=5,
-                              last_error="errcode 310000: sign not match")])
+                              last_error="errcode 310000: sign not match")],
+        calendar_notes=["2027年节假日安排尚未载入，按周末计算"])

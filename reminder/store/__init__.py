@@ -119,6 +119,7 @@ from reminder.store.snapshot import (
     office_notices,
     open_units,
     tasks_needing_review,
+    years_in_use,
 )
 from reminder.store.tasks import (
     DUE_ASSIGNMENTS_SQL,
@@ -185,4 +186,5 @@ __all__ = [
     "tasks_needing_review",
     "timestamp",
     "transaction",
+    "years_in_use",
 ]

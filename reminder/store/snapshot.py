@@ -54,6 +54,14 @@ def dated_assignments(db: sqlite_utils.Database, due_until: date) -> list[Assign
     return assignments_from_rows(db, rows)
 
 
+def years_in_use(db: sqlite_utils.Database) -> set[int]:
+    """The years the working-day calendar must know: every plan's year and every current task's due year."""
+    rows = db.execute("""SELECT plan_year FROM plans UNION
+                         SELECT CAST(substr(due, 1, 4) AS INTEGER) FROM tasks
+                         WHERE due IS NOT NULL AND removed_at IS NULL""").fetchall()
+    return {r[0] for r in rows}
+
+
 def open_units(db: sqlite_utils.Database) -> list[tuple[str, int]]:
     """Every unit with open assignments, and on how many tasks."""
     return [(r["unit"], r["tasks"]) for r in db.query("""
