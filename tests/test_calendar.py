@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from click.testing import CliRunner
-
-from reminder.cli import cli
 from reminder.workdays import CONFIG_SOURCE, Calendar, library_source
+from tests.conftest import invoke, write_config
 
 NOTE_2027 = "2027年节假日安排尚未载入，按周末计算"
 PLAN_2027 = ("某县2027年政务公开任务分工\n| 序号 | 具体任务 | 责任单位 | 完成时限 |\n"
@@ -17,12 +15,10 @@ PLAN_2027 = ("某县2027年政务公开任务分工\n| 序号 | 具体任务 | �
 
 
 def runner(tmp_path, extra: str = ""):
-    config = tmp_path / "config.toml"
-    config.write_text(f'database = "{tmp_path / "r.db"}"\nfallback_channel = "file"\n'
-                      f'[file]\ndir = "{tmp_path / "outbox"}"\n{extra}', encoding="utf-8")
+    config = write_config(tmp_path, extra, database=tmp_path / "r.db")
 
     def run(*args):
-        return CliRunner().invoke(cli, ["--config", str(config), *args], catch_exceptions=False)
+        return invoke(config, *args)
     return run
 
 

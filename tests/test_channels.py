@@ -18,16 +18,33 @@ from urllib.parse import unquote
 
 import pytest
 
-from reminder.channels import (CHANNELS, DingTalkChannel, FeishuChannel, FileChannel, SmtpChannel,
-                               WebhookChannel, WeComChannel)
-from reminder.config import DEFAULT_PORTS, SmtpConfig
-from reminder.directory import WebhookConfig
+from reminder.channels import (
+    CHANNELS,
+    DingTalkChannel,
+    FeishuChannel,
+    FileChannel,
+    SmtpChannel,
+    WebhookChannel,
+    WeComChannel,
+)
 from reminder.channels.file import file_name
 from reminder.channels.robot import RateLimiter, split_markdown, utf8_cost
-from reminder.errors import ConfigError, DeliveryError
+from reminder.config import DEFAULT_PORTS, SmtpConfig
+from reminder.directory import WebhookConfig
+from reminder.errors import DeliveryError
 from reminder.model import Message, Secret
-from tests.servers import (LOOPBACK, HttpServer, Reply, SilentServer, SmtpServer, dingtalk_robot, feishu_robot,
-                     free_port, generic_receiver, wecom_robot)
+from tests.servers import (
+    LOOPBACK,
+    HttpServer,
+    Reply,
+    SilentServer,
+    SmtpServer,
+    dingtalk_robot,
+    feishu_robot,
+    free_port,
+    generic_receiver,
+    wecom_robot,
+)
 
 SECRET = "SECc0ffee-do-not-leak-9f8e7d"
 TOKEN = "tok3n-in-the-url-5a4b3c"
@@ -80,18 +97,6 @@ def robot(cls, url, **settings):
     """A robot with its own limiter, so tests never share one through the process-wide registry."""
     limiter = RateLimiter(cls.messages_per_minute, cls.messages_per_second)
     return webhook(cls, url, limiter=limiter, **settings)
-
-
-@pytest.fixture
-def smtp_server():
-    with SmtpServer() as server:
-        yield server
-
-
-@pytest.fixture
-def http_server():
-    with HttpServer() as server:
-        yield server
 
 
 def parse_mail(data: bytes):

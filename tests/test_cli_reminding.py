@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from reminder.cli import cli
+from tests.conftest import invoke, write_config
 
 PLAN = ("某县2021年政务公开任务分工\n| 序号 | 具体任务 | 责任单位 | 完成时限 |\n"
         "| 1 | 任务甲。 | 县财政局 | 2021年9月30日前 |\n"
@@ -18,10 +19,10 @@ PLAN = ("某县2021年政务公开任务分工\n| 序号 | 具体任务 | 责任
 @pytest.fixture
 def env(tmp_path):
     (tmp_path / "plan.txt").write_text(PLAN, encoding="utf-8")
-    config = tmp_path / "config.toml"
-    config.write_text(f'database = "{tmp_path / "r.db"}"\nfallback_channel = "file"\n'
-                      f'[file]\ndir = "{tmp_path / "outbox"}"\n[policy]\nmax_attempts = 2\n', encoding="utf-8")
-    run = lambda *args: CliRunner().invoke(cli, ["--config", str(config), *args], catch_exceptions=False)
+    config = write_config(tmp_path, database=tmp_path / "r.db", policy={"max_attempts": 2})
+
+    def run(*args):
+        return invoke(config, *args)
     assert run("import", str(tmp_path / "plan.txt"), "--now", "2021-06-01T08:00").exit_code == 0
     return run, tmp_path
 

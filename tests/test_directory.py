@@ -12,9 +12,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reminder.config import load_config, parse_unit
-from reminder.directory import UnitConfig, WebhookConfig
-from reminder.directory import Contacts, Directory
-from reminder.directory_import import import_units, merge_units, split_names, units_to_toml
+from reminder.directory import Contacts, Directory, UnitConfig, WebhookConfig
+from reminder.directory_import import (
+    import_units,
+    merge_units,
+    split_names,
+    units_to_toml,
+)
 from reminder.errors import InputError
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"

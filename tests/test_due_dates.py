@@ -10,9 +10,7 @@ import json
 import re
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from reminder.cli import cli
+from tests.conftest import invoke, write_config
 
 # 2021-10-30 is a Saturday: the task is really due on Monday 2021-11-01. 2021-10-01 is in the National
 # Day holiday: due on Friday 2021-10-08 (the first working day after it).
@@ -22,12 +20,10 @@ PLAN = ("某县2021年政务公开任务分工\n| 序号 | 具体任务 | 责任
 
 
 def setup(tmp_path: Path, extra: str = "", plans: dict[str, str] | None = None):
-    config = tmp_path / "config.toml"
-    config.write_text(f'database = "{tmp_path / "r.db"}"\nfallback_channel = "file"\n'
-                      f'[file]\ndir = "{tmp_path / "outbox"}"\n{extra}', encoding="utf-8")
+    config = write_config(tmp_path, extra, database=tmp_path / "r.db")
 
     def run(*args):
-        result = CliRunner().invoke(cli, ["--config", str(config), *args], catch_exceptions=False)
+        result = invoke(config, *args)
         assert result.exit_code == 0, result.output
         return result.output
 

@@ -25,7 +25,16 @@ from reminder.digest import build_context
 from reminder.errors import StoreError
 from reminder.ingest import read_plan
 from reminder.tick import run_tick
-from tests.servers import HttpServer, Reply, SilentServer, SmtpServer, dingtalk_robot, free_port, generic_receiver
+from tests.conftest import write_config
+from tests.servers import (
+    HttpServer,
+    Reply,
+    SilentServer,
+    SmtpServer,
+    dingtalk_robot,
+    free_port,
+    generic_receiver,
+)
 
 TZ = ZoneInfo("Asia/Shanghai")
 # Tasks due 2021-09-30; on this day (a working day after the National Day holiday) each unit's due
@@ -42,13 +51,9 @@ def plan_text(units) -> str:
 
 def setup(tmp_path, units: dict[str, str], smtp_port: int | None = None, max_attempts: int = 6, env=None):
     """Config with ``units`` ({name: the body of its [[units]] table}), one task per unit, imported."""
-    smtp = (f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_port}\nsecurity = "none"\n'
-            f'from_addr = "reminder@{DOMAIN}"\ntimeout = 5\n') if smtp_port else ""
     tables = "".join(f'\n[[units]]\nname = "{name}"\n{body}\n' for name, body in units.items())
-    path = tmp_path / "config.toml"
-    path.write_text(f'database = "{tmp_path / "reminder.db"}"\nsend_hour = 9\n\n'
-                    f"[policy]\nmax_attempts = {max_attempts}\nretry_base_seconds = 60\n\n{smtp}{tables}",
-                    encoding="utf-8")
+    path = write_config(tmp_path, tables, top="send_hour = 9", fallback=False, smtp_port=smtp_port,
+                        smtp="timeout = 5\n", policy={"max_attempts": max_attempts, "retry_base_seconds": 60})
     config = load_config(path, env=env or {})
     (tmp_path / "plan.txt").write_text(plan_text(units), encoding="utf-8")
     db = store.open_db(config.database)

@@ -28,9 +28,10 @@ import pytest
 from reminder.channels.smtp import message_id
 from reminder.config import load_config
 from reminder.daemon import Daemon
+from tests.conftest import MAIL_DOMAIN as DOMAIN
+from tests.conftest import write_config as shared_config
 from tests.servers import RecordingHandler, SmtpServer
 
-DOMAIN = "rongjiang.example"
 UNITS = ["县财政局", "县审计局", "县教育局", "县民政局", "县司法局", "县公安局", "县卫生健康局", "县交通运输局",
          "县水务局", "县林业局", "县商务局", "县统计局"]
 
@@ -43,17 +44,14 @@ def plan_text(units, year: int = 2021) -> str:
 def write_config(folder: Path, database: Path, smtp_port: int | None = None, shared_mailbox: bool = False) -> Path:
     """Units with email when there is a mail server (each its own address, or all one shared mailbox, as
     a county's units often share one); otherwise everything goes to the file channel."""
-    if smtp_port:
-        def address(i: int) -> str:
-            return f"gwgk@{DOMAIN}" if shared_mailbox else f"u{i:02}@{DOMAIN}"
+    if not smtp_port:
+        return shared_config(folder, database=database)
 
-        body = (f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_port}\nsecurity = "none"\nfrom_addr = "reminder@{DOMAIN}"\n'
-                + "".join(f'\n[[units]]\nname = "{u}"\nemails = ["{address(i)}"]\n' for i, u in enumerate(UNITS)))
-    else:
-        body = f'fallback_channel = "file"\n[file]\ndir = "{folder / "outbox"}"\n'
-    path = folder / "config.toml"
-    path.write_text(f'database = "{database}"\n{body}', encoding="utf-8")
-    return path
+    def address(i: int) -> str:
+        return f"gwgk@{DOMAIN}" if shared_mailbox else f"u{i:02}@{DOMAIN}"
+
+    units = "".join(f'\n[[units]]\nname = "{u}"\nemails = ["{address(i)}"]\n' for i, u in enumerate(UNITS))
+    return shared_config(folder, units, database=database, fallback=False, smtp_port=smtp_port)
 
 
 def cli(config: Path, *args, check=True, preexec_fn=None) -> subprocess.CompletedProcess:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from reminder.deadline import parse
 from reminder.model import Assignment, AssignmentStatus, Policy, TaskRecord, TaskRef
 from reminder.planner import effective_due, plan_assignment

@@ -12,7 +12,13 @@ import pytest
 
 from reminder import render
 from reminder.errors import ConfigError
-from reminder.render import Renderer, date_cn, md_escape, packaged_templates_check, shorten
+from reminder.render import (
+    Renderer,
+    date_cn,
+    md_escape,
+    packaged_templates_check,
+    shorten,
+)
 
 PLAN = "2021年县政务公开工作要点任务分工方案"
 NOW = datetime(2021, 11, 15, 9, 0)
@@ -128,7 +134,7 @@ def test_late_notices_are_marked(renderer):
     rendered = renderer.render_unit(unit_context(item("overdue", task_number="6", late=True),
                                                  item("reminder", task_number="8")))
     assert f"《{PLAN}》第6项（补发）" in rendered.text
-    assert f"第8项（补发）" not in rendered.text
+    assert "第8项（补发）" not in rendered.text
     assert "第6项<strong>（补发）</strong>" in rendered.html
     assert "第6项**（补发）" in rendered.markdown
     for form, body in forms(rendered).items():

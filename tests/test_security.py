@@ -21,7 +21,14 @@ import pytest
 from click.testing import CliRunner
 
 from reminder.cli import cli
-from tests.servers import HttpServer, Reply, SmtpServer, dingtalk_robot, generic_receiver
+from tests.conftest import write_config as shared_config
+from tests.servers import (
+    HttpServer,
+    Reply,
+    SmtpServer,
+    dingtalk_robot,
+    generic_receiver,
+)
 
 # Distinctive values: if any of them shows up anywhere it was not meant to, a grep finds it.
 SMTP_USER = "gwgk@county.example"
@@ -56,10 +63,7 @@ def ok(config: Path, *args: str, env: dict | None = None):
 def write_config(tmp_path: Path, body: str) -> Path:
     """The config (secrets only by variable name) and, beside it, the plan to import."""
     (tmp_path / "plan.txt").write_text(PLAN, encoding="utf-8")
-    path = tmp_path / "config.toml"
-    path.write_text(f'database = "{tmp_path / "r.db"}"\nfallback_channel = "file"\n'
-                    f'[file]\ndir = "{tmp_path / "outbox"}"\n' + body, encoding="utf-8")
-    return path
+    return shared_config(tmp_path, body, database=tmp_path / "r.db")
 
 
 def leaks(blob: bytes | str) -> list[str]:

@@ -9,14 +9,12 @@ import email.policy
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from reminder import store
 from reminder.config import load_config
 from reminder.digest import build_context, run_digest
 from reminder.ingest import read_plan
 from reminder.tick import run_tick
-from tests.conftest import seed_path
+from tests.conftest import seed_path, write_config
 from tests.servers import HttpServer, Reply, SmtpServer, dingtalk_robot, feishu_robot
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -34,46 +32,16 @@ def days(start: date, end: date, skip=()):
         start += timedelta(days=1)
 
 
-def write_config(tmp_path, smtp_port=None, extra="", fallback=True):
-    smtp = f"""
-[smtp]
-host = "127.0.0.1"
-port = {smtp_port}
-security = "none"
-from_addr = "reminder@rongjiang.example"
-from_name = "榕江县政务公开办"
-""" if smtp_port else ""
-    text = f"""
-database = "{tmp_path / 'reminder.db'}"
-send_hour = 9
-{'fallback_channel = "file"' if fallback else ''}
-
-[policy]
-remind_days_before = [30, 7, 1]
-overdue_repeat_days = 7
-escalate_after_days = 14
-max_attempts = 3
-retry_base_seconds = 60
-
-[office]
-name = "榕江县政务公开办"
-emails = ["office@rongjiang.example"]
-
-[file]
-dir = "{tmp_path / 'outbox'}"
-{smtp}
-[[units]]
-name = "县财政局"
-emails = ["{FINANCE}"]
-{extra}
-"""
-    path = tmp_path / "config.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+POLICY = {"remind_days_before": "[30, 7, 1]", "overdue_repeat_days": 7, "escalate_after_days": 14,
+          "max_attempts": 3, "retry_base_seconds": 60}
 
 
-def setup(tmp_path, env=None, **kw):
-    config = load_config(write_config(tmp_path, **kw), env=env or {})
+def setup(tmp_path, env=None, smtp_port=None, extra="", fallback=True):
+    tables = (f'[office]\nname = "榕江县政务公开办"\nemails = ["office@rongjiang.example"]\n\n'
+              f'[[units]]\nname = "县财政局"\nemails = ["{FINANCE}"]\n{extra}')
+    path = write_config(tmp_path, tables, top="send_hour = 9", fallback=fallback, smtp_port=smtp_port,
+                        smtp='from_name = "榕江县政务公开办"\n', policy=POLICY)
+    config = load_config(path, env=env or {})
     db = store.open_db(config.database)
     store.import_plans(db, [read_plan(seed_path("002"))], at(date(2021, 6, 1), 8))
     return config, db
