@@ -589,17 +589,15 @@ def units_import(ctx, file, write):
     """Read a unit directory kept in Excel or CSV and print (or --write) its [[units]] TOML."""
     from pathlib import Path
 
-    from reminder.directory_import import import_units, merge_units, units_to_toml
+    from reminder.directory_import import add_to_config, import_units, units_to_toml
 
     found = import_units(file)
     if not write:
         click.echo(units_to_toml(found))
         return
     target = Path(ctx.obj["config_path"] or os.environ.get("REMINDER_CONFIG") or "config.toml")
-    text = target.read_text(encoding="utf-8") if target.exists() else ""
-    merged, skipped = merge_units(text, found)
-    target.write_text(merged, encoding="utf-8")
-    click.echo(f"{len(found) - len(skipped)} units added to {target}" + (f"; already there: {'、'.join(skipped)}" if skipped else ""))
+    added, skipped = add_to_config(target, found)
+    click.echo(f"{len(added)} units added to {target}" + (f"; already there: {'、'.join(skipped)}" if skipped else ""))
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ import signal
 import socket
 import threading
 import time
+from typing import Any
 
 from reminder import clock, store
 
@@ -38,7 +39,7 @@ class Daemon:
         self.lease_seconds = max(30, 3 * tick_seconds)
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
         self.stopping = threading.Event()
-        self.scheduler = None
+        self.scheduler: Any = None  # the APScheduler BlockingScheduler, once run() made it
         self._renewed_at = 0.0  # time.monotonic() of the last lease renewal
 
     def run(self) -> None:
@@ -48,18 +49,18 @@ class Daemon:
         from apscheduler.triggers.cron import CronTrigger
         from apscheduler.triggers.interval import IntervalTrigger
 
-        self.scheduler = BlockingScheduler(
+        scheduler = self.scheduler = BlockingScheduler(
             timezone=self.config.timezone, executors={"default": ThreadPoolExecutor(1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
-        self.scheduler.add_job(self.tick, IntervalTrigger(seconds=self.tick_seconds, timezone=self.config.timezone),
-                               id="tick", next_run_time=clock.now(self.config.timezone))
-        self.scheduler.add_job(self.digest, CronTrigger(hour=self.config.digest_hour, timezone=self.config.timezone),
-                               id="digest")
+        scheduler.add_job(self.tick, IntervalTrigger(seconds=self.tick_seconds, timezone=self.config.timezone),
+                          id="tick", next_run_time=clock.now(self.config.timezone))
+        scheduler.add_job(self.digest, CronTrigger(hour=self.config.digest_hour, timezone=self.config.timezone),
+                          id="digest")
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
         log.info("reminder daemon %s started: tick every %ss, digest at %s:00", self.holder,
                  self.tick_seconds, self.config.digest_hour)
-        self.scheduler.start()
+        scheduler.start()
         self._release()
         log.info("reminder daemon %s stopped", self.holder)
 

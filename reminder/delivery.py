@@ -68,7 +68,7 @@ def deliver_due(db: sqlite_utils.Database, config: Config, now: datetime, holder
     claimed = store.claim_messages(db, now, holder, limit=limit)
     for messages in _by_connection(config, claimed).values():
         if not _send_all(db, config, now, holder, messages, counts, should_stop):
-            store.release_claims(db, holder)
+            store.release_claims(db, holder)  # ours only; after a lost claim the others hold the rest
             break
     return counts
 
@@ -86,7 +86,8 @@ def _by_connection(config: Config, messages: Sequence[OutboxMessage]) -> dict[st
 
 def _send_all(db: sqlite_utils.Database, config: Config, now: datetime, holder: str,
               messages: Sequence[OutboxMessage], counts: DeliveryCounts, should_stop: Callable[[], bool]) -> bool:
-    """Send one connection's messages, recording each result at once. False when told to stop."""
+    """Send one connection's messages, recording each result at once. False when told to stop, or when
+    another deliverer turned out to have taken a claim over (it holds the rest now)."""
     channel: Channel | None = None
     unreachable: DeliveryError | None = None
     try:
@@ -102,7 +103,8 @@ def _send_all(db: sqlite_utils.Database, config: Config, now: datetime, holder: 
                 except DeliveryError as failure:
                     error = failure
                     unreachable = failure if failure.unreachable else None
-            _record(db, config, now, holder, message, error, counts)
+            if not _record(db, config, now, holder, message, error, counts):
+                return False
     finally:
         if channel is not None:
             channel.close()
@@ -130,27 +132,28 @@ def _channel_message(message: OutboxMessage, target: routing.Contact) -> Message
 
 
 def _record(db: sqlite_utils.Database, config: Config, now: datetime, holder: str, message: OutboxMessage,
-            error: DeliveryError | None, counts: DeliveryCounts) -> None:
-    """Write one message's result before anything else is sent."""
+            error: DeliveryError | None, counts: DeliveryCounts) -> bool:
+    """Write one message's result before anything else is sent; False when the claim was lost."""
     assert message.id is not None  # claimed messages are stored ones
     try:
         if error is None:
             store.mark_sent(db, message.id, holder, now)
             counts.sent += 1
-            return
+            return True
         outcome = DeliveryOutcome.UNKNOWN if error.maybe_delivered else DeliveryOutcome.FAILED
         status = store.mark_failed(db, message.id, holder, now, str(error), retry_at(config, message, error, now),
                                    outcome)
     except LostClaim as lost:
-        log.warning("%s", lost)
+        log.warning("%s; this deliverer stops", lost)
         counts.lost_claims.append(message.id)
-        return
+        return False
     if status is MessageStatus.PENDING:
         counts.retry += 1
     else:
         counts.dead += 1
     log.warning("message %s to %s via %s failed (%s): %s", message.id, message.unit, message.route.channel,
                 status, error)
+    return True
 
 
 def retry_at(config: Config, message: OutboxMessage, error: DeliveryError, now: datetime) -> datetime | None:

@@ -292,10 +292,6 @@ class DueDate:
     written: date
     inferred: bool = False
 
-    @property
-    def moved(self) -> bool:
-        return self.day != self.written
-
 
 class DueRule(Protocol):
     """How a task's effective due date is computed (``reminder.planner.DueDates``): the store calls it

@@ -96,10 +96,6 @@ def _library_names(year: int) -> dict[date, str]:
     return dict(holidays.China(years=year, language="zh_CN").items())
 
 
-def _weekday_cn(day: date) -> str:
-    return "周" + "一二三四五六日"[day.weekday()]
-
-
 def _workday_name(day: date, moved_to: dict[str, date]) -> str:
     rest = moved_to.get(day.isoformat())
     return f"调休上班（{rest.month}月{rest.day}日休息）" if rest else "调休上班"

@@ -110,3 +110,30 @@ def test_units_import_prints_toml(env, tmp_path):
     result = run("units", "import", str(tmp_path / "units.csv"))
     assert result.exit_code == 0
     assert "[[units]]" in result.output and "cz@example.gov.cn" in result.output
+
+
+def test_units_import_write_appends_atomically_and_fails_with_a_message(tmp_path):
+    from tests.conftest import invoke
+
+    sheet = tmp_path / "units.csv"
+    sheet.write_text("单位名称,别名,邮箱\n县财政局,财政局,cz@example.gov.cn\n县审计局,,sj@example.gov.cn\n",
+                     encoding="utf-8")
+    config = tmp_path / "config.toml"
+    config.write_text('# 本县配置\ndatabase = "r.db"\n\n[[units]]\nname = "县审计局"\n', encoding="utf-8")
+    config.chmod(0o600)
+    result = invoke(config, "units", "import", str(sheet), "--write")
+    assert result.exit_code == 0 and "1 units added" in result.output and "县审计局" in result.output
+    text = config.read_text(encoding="utf-8")
+    assert text.startswith("# 本县配置\n") and text.count("[[units]]") == 2 and "cz@example.gov.cn" in text
+    assert (config.stat().st_mode & 0o777) == 0o600  # replaced, with its permissions kept
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".config.toml.")]  # no temporary left
+    # A config that is not TOML: a message and exit 1, the file untouched.
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[[units]\nname = \n", encoding="utf-8")
+    result = invoke(None, "--config", str(broken), "units", "import", str(sheet), "--write")
+    assert result.exit_code == 1 and "not valid TOML" in result.output and "Traceback" not in result.output
+    assert broken.read_text(encoding="utf-8") == "[[units]\nname = \n"
+    # A folder that does not exist: a message, exit 1.
+    result = invoke(None, "--config", str(tmp_path / "nowhere" / "config.toml"), "units", "import", str(sheet),
+                    "--write")
+    assert result.exit_code == 1 and "does not exist" in result.output

@@ -336,50 +336,6 @@ def test_example_config_loads_with_every_option_on(tmp_path):
     assert cfg.calendar.extra_workdays == (date(2027, 2, 20),)
 
 
-def _documented_keys(value, prefix: str = "") -> set[str]:
-    keys: set[str] = set()
-    if isinstance(value, dict):
-        for name, inner in value.items():
-            keys.add(prefix + name)
-            keys |= _documented_keys(inner, f"{prefix}{name}.")
-    elif isinstance(value, list):
-        for inner in value:
-            keys |= _documented_keys(inner, prefix)
-    return keys
-
-
-def _nested_dataclass(hint):
-    """The config dataclass inside a hint like ``tuple[UnitConfig, ...]`` or ``X | None``."""
-    if dataclasses.is_dataclass(hint) and hint is not Secret:
-        return hint
-    for arg in typing.get_args(hint):
-        found = _nested_dataclass(arg)
-        if found:
-            return found
-    return None
-
-
-def _config_keys(cls, prefix: str = "") -> set[str]:
-    keys: set[str] = set()
-    hints = typing.get_type_hints(cls)
-    for f in dataclasses.fields(cls):
-        keys.update(f.metadata.get("toml_top", ()))  # read from the top level of the file
-        for name in f.metadata.get("toml", (f.name,)):
-            keys.add(prefix + name)
-            nested = _nested_dataclass(hints[f.name])
-            if nested:
-                keys |= _config_keys(nested, f"{prefix}{name}.")
-    return keys
-
-
-def test_every_config_key_is_documented_in_the_example():
-    documented = _documented_keys(tomllib.loads(example_with_everything_on()))
-    expected = _config_keys(Config)
-    assert "units.webhooks.secret_env" in expected and "smtp.password_env" in expected
-    assert expected - documented == set()
-    assert documented - expected == set()
-
-
 def test_a_clear_text_login_to_a_remote_server_is_refused(tmp_path):
     """The one validator: the SMTP channel trusts what the config let through."""
     text = ('[smtp]\nhost = "mail.example.cn"\nsecurity = "none"\nusername = "gkb"\npassword_env = "PW"\n'

@@ -8,6 +8,7 @@ full disk) are in ``test_faults_daemon.py``.
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 import subprocess
@@ -297,3 +298,47 @@ def test_a_lock_outlasting_the_busy_timeout_is_a_clear_store_error_and_the_next_
     assert messages(impatient) == [] and impatient.execute("SELECT count(*) FROM notices").fetchone()[0] == 0
     report = run_tick(impatient, config, AFTER_DUE)  # the lock is gone: the same tick now goes through
     assert report.messages == 1
+
+
+def test_a_deliverer_whose_claim_was_taken_over_logs_the_attempt_and_stops(tmp_path, caplog):
+    """A deliverer that went quiet for longer than its lease finds, when it records a result, that
+    another deliverer took its messages over: the attempt is logged, the new holder's state is left
+    alone, and it sends nothing more."""
+    from reminder import delivery
+    from reminder.errors import LostClaim
+
+    config, db = setup(tmp_path, {u: "" for u in ("县财政局", "县审计局", "县教育局")})
+    config = dataclasses.replace(config, fallback_channel="file")
+    run_tick(db, config, AFTER_DUE, deliver=False)
+    claimed = store.claim_messages(db, AFTER_DUE, "slow")
+    assert len(claimed) == 3
+    store.acquire_lock(db, "deliverer", "slow", AFTER_DUE, 30)
+    # The standby takes the expired lease over and with it the slow one's claims, then claims them.
+    later = AFTER_DUE + timedelta(minutes=5)
+    assert store.acquire_lock(db, "deliverer", "standby", later, 30, reclaim_messages=True)
+    assert len(store.claim_messages(db, later, "standby")) == 3
+    with pytest.raises(LostClaim):
+        store.mark_sent(db, claimed[0].id, "slow", later)
+    [row] = messages(db, id=claimed[0].id)
+    assert (row["status"], row["claimed_by"]) == ("sending", "standby")  # the new holder's, untouched
+    assert [a["ok"] for a in attempts(db, claimed[0].id)] == [1]  # but the send is on record
+    # Through delivery: the takeover happens while the slow deliverer is about to send its first message.
+    store.release_claims(db, "standby")
+    outbox = tmp_path / "outbox"
+    before = len(list(outbox.glob("*.eml"))) if outbox.exists() else 0
+    taken = []
+
+    slow_at, standby_at = later + timedelta(minutes=1), later + timedelta(minutes=6)
+
+    def standby_takes_over() -> bool:
+        if not taken:  # the slow one's lease has expired by then: its claims pass to the standby
+            assert store.acquire_lock(db, "deliverer", "standby2", standby_at, 30, reclaim_messages=True)
+            taken.extend(store.claim_messages(db, standby_at, "standby2"))
+        return False
+
+    assert store.acquire_lock(db, "deliverer", "slow2", slow_at, 30)
+    counts = delivery.deliver_due(db, config, slow_at, "slow2", should_stop=standby_takes_over)
+    assert len(taken) == 3 and counts.sent == 0 and len(counts.lost_claims) == 1
+    assert len(list(outbox.glob("*.eml"))) == before + 1  # the one in flight went out, then it stopped
+    assert {r["claimed_by"] for r in messages(db)} == {"standby2"}
+    assert "no longer holds its claim" in caplog.text
