@@ -418,3 +418,40 @@ def test_importing_render_does_not_import_jinja2():
     code = "import sys, reminder.render; print('jinja2' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --- the context types ------------------------------------------------------------------------
+
+def _check_shape(value, kind) -> None:
+    """``value`` has exactly the keys the TypedDict ``kind`` declares, nested lists and dicts too."""
+    import typing
+
+    hints = typing.get_type_hints(kind)
+    assert set(value) == set(kind.__required_keys__) == set(hints), kind.__name__
+    for key, hint in hints.items():
+        inner = typing.get_args(hint)[0] if typing.get_origin(hint) is list else hint
+        if typing.is_typeddict(inner):
+            for element in (value[key] if typing.get_origin(hint) is list else [value[key]]):
+                _check_shape(element, inner)
+
+
+def test_every_template_renders_from_the_documented_context_types(tmp_path):
+    """The sample contexts are built from the TypedDicts and have exactly their keys; every packaged
+    template (the helpers through the ones that import them) renders from them, in every form."""
+    unit, digest = render.sample_unit_context(), render.sample_digest_context()
+    _check_shape(unit, render.UnitContext)
+    _check_shape(digest, render.DigestContext)
+    renderer = Renderer()
+    for rendered in (renderer.render_unit(unit), renderer.render_digest(digest)):
+        assert rendered.subject and rendered.text.strip() and rendered.html.strip() and rendered.markdown.strip()
+    env_names = set(renderer.env.list_templates())
+    assert set(render.PACKAGED_TEMPLATES) <= env_names
+    assert "登记号：1-7" in renderer.render_unit(unit).text  # the ref, not a row id
+    assert "2027年节假日安排尚未载入" in renderer.render_digest(digest).text
+
+
+def test_a_form_not_asked_for_is_not_rendered():
+    text_only = Renderer().render_unit(render.sample_unit_context(), forms=())
+    assert text_only.text and text_only.html is None and text_only.markdown is None
+    email = Renderer().render_unit(render.sample_unit_context(), forms={"html"})
+    assert email.html and email.markdown is None
