@@ -26,10 +26,12 @@ in a child process of its own, as a daemon's job would, so its peak memory can b
    (``posix_fadvise(DONTNEED)``): a server whose memory does not hold the file.
 3. "all due": every assignment is made due (capped at ``--all-cap``; the cap is printed).
 
-The child first runs one tick on a tiny database (imports, the holiday calendar and compiled templates
-are then in place, as in a daemon at every tick but its first), then resets its peak-RSS mark
-(``/proc/self/clear_refs``), opens its own connection (not timed) and runs the measured tick; the peak
-RSS printed is that tick's high-water mark (VmHWM), process baseline included.
+The child first runs a warm-up tick on the same database with 100 other assignments due (imports, the
+holiday calendar, compiled templates and parsed deadlines are then in place, as in a daemon at every tick
+but its first), then makes the measured ones due (and, for "cold", drops the file from the page cache),
+resets its peak-RSS mark (``/proc/self/clear_refs``), opens a fresh connection (not timed, as the daemon
+opens one per job) and runs the measured tick; the peak RSS printed is that tick's high-water mark
+(VmHWM), process baseline included.
 
 Targets (issue 7): a 1,000-due tick at 1M assignments under 0.2 s warm and 0.4 s cold; peak RSS under
 120 MiB for 1M with 1,000 due and under 200 MiB for 100k all due. The EXPLAIN QUERY PLAN of the planner's
@@ -245,12 +247,17 @@ def reset_peak_rss() -> bool:
         return False
 
 
-def child_tick(path: str, warm_path: str, outbox: str, result) -> None:
-    """In a fresh process: one warm-up tick on a tiny database, then the measured tick and delivery."""
+def child_tick(path: str, outbox: str, warm_ids: list[int], ids: list[int] | None, upto: int | None, cold: bool,
+               result) -> None:
+    """In a fresh process: a warm-up tick on the same database, then the measured tick and its delivery."""
     config = parse_config({"fallback_channel": "file", "file": {"dir": outbox}}, env={}, base_dir=Path(outbox))
-    db = store.open_db(warm_path)
+    make_due(Path(path), warm_ids)
+    db = store.open_db(path)
     run_tick(db, config, NOW, deliver=True, holder="bench")
     db.close()
+    make_due(Path(path), ids, upto)
+    if cold:
+        evict(Path(path))
     reset = reset_peak_rss()
     db = store.open_db(path)
     start = time.perf_counter()
@@ -263,18 +270,15 @@ def child_tick(path: str, warm_path: str, outbox: str, result) -> None:
                 "messages": report.messages, "deliver_seconds": deliver_seconds, "sent": sent})
 
 
-def scenario(path: Path, warm: Path, work: Path, label: str, ids: list[int] | None = None,
+def scenario(path: Path, work: Path, label: str, warm_ids: list[int], ids: list[int] | None = None,
              upto: int | None = None, cold: bool = False) -> dict:
-    """Make assignments due, then time one tick (planning and queueing) and the delivery after it, in a
+    """Time one tick (planning and queueing) of the given assignments, and the delivery after it, in a
     child process; prints and returns its figures."""
     due = len(ids) if ids is not None else upto
-    make_due(path, ids, upto)
-    make_due(warm, None, 100)
-    if cold:
-        evict(path)
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    child = context.Process(target=child_tick, args=(str(path), str(warm), str(work / "outbox"), queue))
+    child = context.Process(target=child_tick, args=(str(path), str(work / "outbox"), warm_ids, ids, upto, cold,
+                                                      queue))
     child.start()
     figures = queue.get()
     child.join()
@@ -298,8 +302,6 @@ def main() -> int:
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
 
     work = Path(tempfile.mkdtemp(prefix="reminder-bench-"))
-    warm = work / "warm.db"
-    build(warm, 100)
     results: dict = {}
     try:
         for n in sizes:
@@ -312,20 +314,24 @@ def main() -> int:
                 for line in explain_due(db):
                     print(f"    {line}")
                 db.close()
-            # Disjoint random samples, so each tick plans assignments that have no notices yet.
-            sample = random.Random(n).sample(range(1, n + 1), min((args.repeat + 1) * args.few, n))
+            # Disjoint random samples, so each tick plans assignments that have no notices yet; 100 more
+            # for each child's warm-up tick.
+            warmups = args.repeat + 2
+            sample = random.Random(n).sample(range(1, n + 1), min((args.repeat + 1) * args.few + 100 * warmups, n))
+            warm_sets = [sorted(sample[i * 100:(i + 1) * 100]) for i in range(warmups)]
+            sample = sample[100 * warmups:]
             samples = [sorted(sample[i:i + args.few]) for i in range(0, len(sample), args.few)]
-            warm_runs = [scenario(path, warm, work, f"few due #{i + 1}, warm", few)
+            warm_runs = [scenario(path, work, f"few due #{i + 1}, warm", warm_sets[i], few)
                          for i, few in enumerate(samples[:args.repeat])]
             results[n] = {"warm": statistics.median(r["seconds"] for r in warm_runs),
                           "warm_rss": max(r["rss"] for r in warm_runs)}
             print(f"  few due, warm: median of {len(warm_runs)} ticks {results[n]['warm']:.3f} s")
             if len(samples) > args.repeat:
-                cold = scenario(path, warm, work, "few due, cold", samples[args.repeat], cold=True)
+                cold = scenario(path, work, "few due, cold", warm_sets[-2], samples[args.repeat], cold=True)
                 results[n] |= {"cold": cold["seconds"], "cold_rss": cold["rss"]}
             cap = min(n, args.all_cap)
             # Below the cap, the samples above were planned already: checked again, their notices exist.
-            everything = scenario(path, warm, work, "all due" if cap == n else "all due (cap)", upto=cap)
+            everything = scenario(path, work, "all due" if cap == n else "all due (cap)", warm_sets[-1], upto=cap)
             results[n] |= {"all": everything["seconds"], "all_rss": everything["rss"], "all_count": cap}
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)

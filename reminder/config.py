@@ -224,7 +224,7 @@ def parse_config(
     cfg = Config(
         database=database,
         digest_hour=top.take("digest_hour", _int(0, 23), 16),
-        templates=top.take("templates", _folder(base_dir), None),
+        templates=top.take("templates", _existing(base_dir, "folder"), None),
         fallback_channel=top.take("fallback_channel", _choice(FALLBACK_CHANNELS), None),
         retention_days=top.take("retention_days", _int(30, 36500), None),
         policy=_policy(top.table("policy"), send_hour, timezone),
@@ -282,7 +282,7 @@ def _smtp(t: _Table, env: Mapping[str, str], base_dir: Path) -> SmtpConfig:
         from_addr=t.take("from_addr", _email, None),
         from_name=t.take("from_name", _str, None),
         timeout=t.take("timeout", _number(1, 600), 30.0),
-        cafile=t.take("cafile", _file(base_dir), None),
+        cafile=t.take("cafile", _existing(base_dir, "file"), None),
     )
     t.finish(forbidden={"password": "password_env"})
     _check_smtp(smtp, t)
@@ -507,23 +507,14 @@ def _path(base_dir: Path) -> Callable[[Any, str], Path]:
     return check
 
 
-def _file(base_dir: Path) -> Callable[[Any, str], Path]:
-    """A path that must already be a readable file (a certificate bundle)."""
+def _existing(base_dir: Path, what: str) -> Callable[[Any, str], Path]:
+    """A path that must already exist as a ``what`` ("file": a certificate bundle; "folder": templates,
+    which are read, not created)."""
     def check(value: Any, key: str) -> Path:
-        file = _path(base_dir)(value, key)
-        if not file.is_file():
-            raise _Invalid(f"file {file} does not exist", key)
-        return file
-    return check
-
-
-def _folder(base_dir: Path) -> Callable[[Any, str], Path]:
-    """A path that must already be a folder (templates are read, not created)."""
-    def check(value: Any, key: str) -> Path:
-        folder = _path(base_dir)(value, key)
-        if not folder.is_dir():
-            raise _Invalid(f"folder {folder} does not exist", key)
-        return folder
+        path = _path(base_dir)(value, key)
+        if not (path.is_file() if what == "file" else path.is_dir()):
+            raise _Invalid(f"{what} {path} does not exist", key)
+        return path
     return check
 
 

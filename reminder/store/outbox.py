@@ -89,14 +89,19 @@ NOTICE_COLUMNS = ("key", "assignment_id", "unit", "stage", "period", "due", "inf
                   "fire_at", "route", "created_at")
 
 
+NOTICES_PER_STATEMENT = 64
+"""Notices inserted by one statement. One fixed size (the rest go one by one), so the connection's
+statement cache holds two compiled INSERTs, not one per batch length."""
+
+
 def _insert_notices(db: sqlite_utils.Database, notices: Sequence[Notice], route: NoticeRoute, when: str) -> list[int]:
-    """Insert the notices (a few hundred rows a statement); the ids of those that were not there yet."""
+    """Insert the notices; the ids of those that were not there yet."""
     ids: list[int] = []
-    per_statement = 32766 // len(NOTICE_COLUMNS) // 2  # well within SQLite's limit on parameters
-    for start in range(0, len(notices), per_statement):
-        rows = notices[start:start + per_statement]
-        marks = ",".join(["(" + ",".join("?" * len(NOTICE_COLUMNS)) + ")"] * len(rows))
-        params = [value for n in rows for value in (
+    full = len(notices) - len(notices) % NOTICES_PER_STATEMENT
+    batches = [notices[i:i + NOTICES_PER_STATEMENT] for i in range(0, full, NOTICES_PER_STATEMENT)]
+    for batch in batches + [[n] for n in notices[full:]]:
+        marks = ",".join(["(" + ",".join("?" * len(NOTICE_COLUMNS)) + ")"] * len(batch))
+        params = [value for n in batch for value in (
             n.key, n.assignment.id, n.unit, str(n.stage), n.period or "", n.due.isoformat() if n.due else None,
             int(n.due_inferred), int(n.late), n.milestone, timestamp(n.fire_at), str(route), when)]
         cursor = db.conn.execute(f"INSERT OR IGNORE INTO notices ({', '.join(NOTICE_COLUMNS)}) VALUES {marks} "
