@@ -105,7 +105,7 @@ def serve_site(folder: Path, extra_config: str = "", base_path: str = "") -> tup
                                        extra_config), encoding="utf-8")
     config = load_config(config_path, ENV)
     db = store.open_db(config.database)
-    store.import_plans(db, [read_plan(folder / "plan.txt")], START, default_due=config.policy.default_due_date)
+    store.import_plans(db, [read_plan(folder / "plan.txt")], START, due_dates=config.due_dates())
     db.close()
     clock = SteppingClock()
     app = create_app(config, config.database, now=clock.now)

@@ -79,7 +79,7 @@ class _Table:
 
 def read_pdf(data: bytes, path: str) -> tuple[Row, ...]:
     """Rows of every page of a PDF given as bytes (see the module docstring)."""
-    import pypdfium2 as pdfium  # type: ignore[import-untyped]
+    import pypdfium2 as pdfium
 
     try:
         document = pdfium.PdfDocument(data)
@@ -115,7 +115,7 @@ def read_pdf(data: bytes, path: str) -> tuple[Row, ...]:
 
 def _chars(page) -> list[_Char]:
     """The page's characters with their boxes, without the spaces and breaks PDFium makes up."""
-    from pypdfium2 import raw  # type: ignore[import-untyped]
+    from pypdfium2 import raw
 
     textpage = page.get_textpage()
     try:
@@ -138,7 +138,7 @@ def _chars(page) -> list[_Char]:
 
 def _segments(page) -> tuple[list[_Segment], list[_Segment]]:
     """Straight horizontal and vertical strokes of the page's paths, in page coordinates."""
-    from pypdfium2 import raw  # type: ignore[import-untyped]
+    from pypdfium2 import raw
 
     horizontals: list[_Segment] = []
     verticals: list[_Segment] = []

@@ -31,7 +31,7 @@ def read_xls(data: bytes, path: str) -> tuple[Row, ...]:
 
 
 def _open(data: bytes, path: str):
-    import xlrd  # type: ignore[import-untyped]
+    import xlrd
 
     try:
         # ragged_rows: a row holds only up to its last cell, so memory follows the cells, not the extent;
@@ -77,7 +77,7 @@ def _sheet_rows(book, sheet, path: str) -> list[Row]:
 
 
 def _cell_text(book, cell) -> str:
-    import xlrd  # type: ignore[import-untyped]
+    import xlrd
 
     if cell.ctype == xlrd.XL_CELL_DATE:
         try:

@@ -35,8 +35,8 @@ def read_xlsx(data: bytes, path: str) -> tuple[Row, ...]:
 
 def _open_workbook(data: bytes, path: str):
     """The workbook with cached formula values; not read-only, because read-only mode loses merges."""
-    import openpyxl  # type: ignore[import-untyped]
-    from openpyxl.utils.exceptions import InvalidFileException  # type: ignore[import-untyped]
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
 
     _check_sheet_extents(check_zip(data, path), path)
     try:

@@ -36,6 +36,15 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from reminder import clock, store
 from reminder.config import Config, WebConfig
+from reminder.model import (
+    AssignmentStatus,
+    Deadline,
+    DeadlineKind,
+    DueDate,
+    TaskListing,
+    TaskRecord,
+    TaskRef,
+)
 from reminder.web import files as stored_files
 from reminder.web.guard import (
     CSRF_COOKIE,
@@ -269,18 +278,15 @@ def open_link(token: str) -> UnitLink:
 def unit_tasks(unit: str) -> list[UnitTask]:
     """The open tasks of exactly ``unit`` (never of a unit whose name merely contains it)."""
     tasks = []
-    for row in store.list_tasks(db(), unit=unit):
-        if unit not in row["units"] or row["status"] != "open":
+    for listing in store.list_tasks(db(), unit=unit):
+        mine = [a for a in listing.assignments if a.unit == unit]
+        if not mine or all(a.status is not AssignmentStatus.OPEN for a in mine):
             continue
-        tasks.append(UnitTask(plan_title=row["plan_title"], number=row["number"], text=row["text"],
-                              deadline_text=row["deadline_text"], due=working_due(row),
-                              due_inferred=row["inferred"]))
+        task = listing.task
+        tasks.append(UnitTask(plan_title=task.plan_title, number=task.number, text=task.text,
+                              deadline_text=task.deadline.text, due=task.due.day if task.due else None,
+                              due_inferred=bool(task.due and task.due.inferred)))
     return tasks
-
-
-def working_due(row: dict) -> date | None:
-    """A listed task's due date moved to the next working day, as the notices show it."""
-    return state().calendar.next_workday(date.fromisoformat(row["due"])) if row["due"] else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -370,22 +376,23 @@ class BoardPlan:
 
     title: str
     units: list[str]
-    rows: list[tuple[dict, date | None, list[str | None]]]   # (task, working-day due, status per unit)
+    rows: list[tuple[TaskRecord, date | None, list[str | None]]]   # (task, working-day due, status per unit)
 
 
 def board_plans() -> list[BoardPlan]:
     """Tasks × units per plan, from ``store.list_tasks``."""
-    by_plan: dict[int, list[dict]] = {}
-    for row in store.list_tasks(db()):
-        by_plan.setdefault(row["plan_id"], []).append(row)
+    by_plan: dict[int, list[TaskListing]] = {}
+    for listing in store.list_tasks(db()):
+        by_plan.setdefault(listing.task.ref.plan_id, []).append(listing)
     plans = []
-    for rows in by_plan.values():
-        units = list(dict.fromkeys(a["unit"] for row in rows for a in row["assignments"]))
+    for listings in by_plan.values():
+        units = list(dict.fromkeys(a.unit for listing in listings for a in listing.assignments))
         cells = []
-        for row in rows:
-            status = {a["unit"]: a["status"] for a in row["assignments"]}
-            cells.append((row, working_due(row), [status.get(unit) for unit in units]))
-        plans.append(BoardPlan(rows[0]["plan_title"], units, cells))
+        for listing in listings:
+            status = {a.unit: str(a.status) for a in listing.assignments}
+            due = listing.task.due.day if listing.task.due else None
+            cells.append((listing.task, due, [status.get(unit) for unit in units]))
+        plans.append(BoardPlan(listings[0].task.plan_title, units, cells))
     return plans
 
 
@@ -412,7 +419,9 @@ def packaged_files_check() -> None:
     with tempfile.TemporaryDirectory() as folder:
         app = create_app(Config(web=WebConfig(files_dir=Path(folder) / "files")), Path(folder) / "check.db",
                          secret=b"packaged-files-check" * 2)
-        task = {"number": "1", "text": "任务", "deadline_text": "年底前", "due": "2021-12-31"}
+        task = TaskRecord(id=1, ref=TaskRef(1, "1"), plan_title="计划", plan_year=2021, section=(), text="任务",
+                          deadline=Deadline(text="年底前", kind=DeadlineKind.FIXED, due=date(2021, 12, 31)),
+                          due=DueDate(date(2021, 12, 31), date(2021, 12, 31)))
         samples: dict[str, dict[str, Any]] = {
             "error.html": {"title": "t", "message": "m", "advice": "a"},
             "link_error.html": {"title": "t", "message": "m", "unit": "县财政局"},
