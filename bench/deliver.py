@@ -17,7 +17,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout, for reminder and tests
 
 from reminder.channels import SmtpChannel, WebhookChannel  # noqa: E402
-from reminder.model import Message  # noqa: E402
+from reminder.config import SmtpConfig  # noqa: E402
+from reminder.directory import WebhookConfig  # noqa: E402
+from reminder.errors import DeliveryError  # noqa: E402
+from reminder.model import Message, Secret  # noqa: E402
 from tests.servers import LOOPBACK, HttpServer, SmtpServer, generic_receiver  # noqa: E402
 
 SECRET = "bench-secret"
@@ -30,6 +33,18 @@ def messages(n: int) -> list[Message]:
                     text=body, html=f"<pre>{body}</pre>", markdown=body) for i in range(n)]
 
 
+def send_each(channel, messages: list[Message]) -> list:
+    """Send one message at a time on the channel's connection, as delivery does; None per success."""
+    results = []
+    for message in messages:
+        try:
+            channel.send(message)
+            results.append(None)
+        except DeliveryError as error:
+            results.append(error)
+    return results
+
+
 def batches(items: list, size: int):
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -40,9 +55,9 @@ def bench_smtp(items: list[Message], batch: int) -> tuple[float, int]:
     with SmtpServer() as server:
         start = time.perf_counter()
         for chunk in batches(items, batch):
-            channel = SmtpChannel(LOOPBACK, server.port, security="none", from_addr="gkb@example.cn",
-                                  from_name="县政务公开办")
-            results = channel.deliver(chunk)
+            channel = SmtpChannel(SmtpConfig(host=LOOPBACK, port=server.port, security="none",
+                                             from_addr="gkb@example.cn", from_name="县政务公开办"))
+            results = send_each(channel, chunk)
             channel.close()
             assert results == [None] * len(chunk), [r for r in results if r]
         elapsed = time.perf_counter() - start
@@ -54,10 +69,10 @@ def bench_webhook(items: list[Message], batch: int) -> tuple[float, int]:
     """Seconds to POST ``items`` (signed) to a local webhook over one reused session."""
     with HttpServer() as server:
         server.routes["/hook"] = generic_receiver(SECRET)
-        channel = WebhookChannel(server.url("/hook"), secret=SECRET)
+        channel = WebhookChannel(WebhookConfig("generic", server.url("/hook"), secret=Secret("SECRET", SECRET)))
         start = time.perf_counter()
         for chunk in batches(items, batch):
-            results = channel.deliver(chunk)
+            results = send_each(channel, chunk)
             assert results == [None] * len(chunk), [r for r in results if r]
         elapsed = time.perf_counter() - start
         channel.close()

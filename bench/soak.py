@@ -162,7 +162,7 @@ def build_database(path: Path, n: int, start: date) -> None:
     db = store.open_db(path)
     rows = db.conn.execute("SELECT a.id, t.kind, t.due, t.deadline FROM assignments a JOIN tasks t "
                            "ON t.id = a.task_id").fetchall()
-    with store._write(db, "schedule the units' answers"):
+    with store.transaction(db, "schedule the units' answers"):
         db.conn.execute("CREATE TABLE soak_reports (day TEXT NOT NULL, assignment_id INTEGER NOT NULL, "
                         "kind TEXT NOT NULL)")
         db.conn.executemany("INSERT INTO soak_reports VALUES (?, ?, ?)",
@@ -225,7 +225,7 @@ def record_answers(db, after: date, upto: date, now: datetime) -> int:
     """The units' reports dated in (after, upto], through store.record_progress, in one transaction."""
     rows = db.conn.execute("SELECT assignment_id, kind FROM soak_reports WHERE day > ? AND day <= ? ORDER BY day",
                            [after.isoformat(), upto.isoformat()]).fetchall()
-    with store._write(db, "record the units' reports"):
+    with store.transaction(db, "record the units' reports"):
         for assignment_id, kind in rows:
             store.record_progress(db, assignment_id, kind, "", now)
     return len(rows)
@@ -248,7 +248,7 @@ def main() -> int:
     args = ap.parse_args()
 
     # The flaky receiver's 503s are expected and counted; their per-message warnings would bury the progress.
-    logging.getLogger("reminder.outbox").setLevel(logging.ERROR)
+    logging.getLogger("reminder.delivery").setLevel(logging.ERROR)
     work = Path(tempfile.mkdtemp(prefix="reminder-soak-"))
     db_path = work / "soak.db"
     ctx = multiprocessing.get_context("spawn")
@@ -318,15 +318,15 @@ def simulate(args, config, calendar, db_path: Path) -> dict:
                 totals["notices"] += r.notices
                 totals["messages"] += r.messages
                 totals["unroutable"] += len(r.unroutable)
-                for key, value in r.delivered.items():
+                for key, value in (r.delivered.as_dict() if r.delivered else {}).items():
                     totals[f"delivered_{key}"] += value
                 if _first_workday_of_week(day, calendar):
                     t = time.perf_counter()
                     d = run_digest(db, config, datetime.combine(day, dtime(config.digest_hour), ZONE), holder=HOLDER)
                     digest_s.append(time.perf_counter() - t)
                     totals["digests"] += 1
-                    totals["digest_overdue_max"] = max(totals["digest_overdue_max"], d["overdue"])
-                    for key, value in d["delivered"].items():
+                    totals["digest_overdue_max"] = max(totals["digest_overdue_max"], d.totals["overdue"])
+                    for key, value in (d.delivered.as_dict() if d.delivered else {}).items():
                         totals[f"delivered_{key}"] += value
             finally:
                 db.close()

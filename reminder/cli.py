@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import click
 
@@ -72,10 +72,13 @@ def _config(ctx):
 
 
 def _db(ctx):
+    """The database, migrated, with every task's effective due date computed by the config's rule."""
     from reminder import store
 
-    path = ctx.obj["db_path"] or _config(ctx).database
-    return store.open_db(path)
+    config = _config(ctx)
+    db = store.open_db(ctx.obj["db_path"] or config.database)
+    store.refresh_due_dates(db, config.due_dates())
+    return db
 
 
 # --- reading plans --------------------------------------------------------------------------------
@@ -118,18 +121,18 @@ def _describe_deadline(result) -> str:
 
 
 @cli.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file")
 @click.option("--plan-year", type=int, help="Plan year, when the document does not say it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole plan as JSON.")
 def parse(file, plan_year, as_json):
-    """Parse a plan document (.txt .docx .xlsx .html) without touching the database."""
+    """Parse a plan document (.txt .docx .xlsx .xls .html .pdf, or a web address) without touching the database."""
     from reminder.ingest import read_plan
 
     plan = read_plan(file, plan_year=plan_year)
     if as_json:
         _print_json(plan.as_dict())
         return
-    click.echo(f"{plan.title} ({plan.plan_year}), issued {plan.issued or 'unknown'}: {len(plan.tasks)} tasks")
+    click.echo(f"{plan.title or '(untitled)'} ({plan.plan_year}), issued {plan.issued or 'unknown'}: {len(plan.tasks)} tasks")
     for task in plan.tasks:
         due = task.deadline.due.isoformat() if task.deadline.due else str(task.deadline.kind)
         click.echo(f"  {task.number:>4}  {due:<10}  {'、'.join(task.units)[:40]}  {task.text[:30]}")
@@ -138,17 +141,18 @@ def parse(file, plan_year, as_json):
 
 
 @cli.command("import")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True)
 @click.option("--plan-year", type=int, help="Plan year, when a document does not say it.")
 @click.option("--json", "as_json", is_flag=True, help="Print one import report per file as JSON.")
 @click.option("--now", "now_text", help="Record the import as of this time (ISO); reminders are planned from it.")
 @click.pass_context
 def import_(ctx, files, plan_year, as_json, now_text):
-    """Import plan documents into the database (again: updates the plan and reports what changed).
+    """Import plan documents (files or web addresses) into the database (again: updates the plan and
+    reports what changed).
 
     Every file is read before anything is written: if one cannot be read, nothing is stored.
     """
-    from reminder import clock, store
+    from reminder import store
     from reminder.ingest import read_plan
 
     plans = []
@@ -158,15 +162,17 @@ def import_(ctx, files, plan_year, as_json, now_text):
             plans.append(read_plan(file, plan_year=plan_year))
     config = _config(ctx)
     db = _db(ctx)
-    reports = store.import_plans(db, plans, _now(ctx, now_text),
-                                 default_due=config.policy.default_due_date)
+    reports = store.import_plans(db, plans, _now(ctx, now_text), due_dates=config.due_dates())
+    calendar = config.working_calendar()
     for plan, report in zip(plans, reports):
         unknown = _unknown_units(plan, config.directory)
+        uncovered = calendar.uncovered(_plan_years(plan))
         if as_json:
             _print_json({**report.as_dict(), "warnings": list(plan.warnings),
-                         "unknown_units": [{"unit": unit, "tasks": numbers} for unit, numbers in unknown.items()]})
+                         "unknown_units": [{"unit": unit, "tasks": numbers} for unit, numbers in unknown.items()],
+                         "calendar_warnings": [calendar.coverage_note(year) for year in uncovered]})
             continue
-        for line in report.summary_lines():
+        for line in import_summary(report):
             click.echo(line)
         for warning in plan.warnings:
             click.echo(f"warning: {plan.source}: {warning}", err=True)
@@ -174,6 +180,59 @@ def import_(ctx, files, plan_year, as_json, now_text):
             which = ("tasks " if len(numbers) > 1 else "task ") + ", ".join(numbers)
             click.echo(f"warning: {plan.source}: unit '{unit}' ({which}) is not in the unit directory; it is "
                        f"kept, but add it or an alias to [[units]] in the config so its reminders reach it", err=True)
+        _warn_uncovered(calendar, uncovered, f"{plan.source}: ")
+
+
+def _plan_years(plan) -> set[int]:
+    """The years a plan's dates fall in: its own year and every written date's."""
+    years = {plan.plan_year}
+    for task in plan.tasks:
+        years.update(d.year for d in (task.deadline.due, *(m.due for m in task.deadline.milestones)) if d)
+    return years
+
+
+def _warn_uncovered(calendar, years, where: str = "") -> None:
+    """One warning per year the working-day calendar does not cover (it then counts weekends only)."""
+    for year in years:
+        click.echo(f"warning: {where}{calendar.coverage_note(year)} (the working-day calendar does not cover "
+                   f"{year}: only Saturdays and Sundays count as rest days; add the year's holidays and 调休 "
+                   "workdays under [calendar] in the config, or upgrade the holidays package; "
+                   f"`reminder calendar {year}` shows what is known)", err=True)
+
+
+def import_summary(report) -> list[str]:
+    """Short lines for people: the outcome first, then one line per kind of change."""
+    head = f"plan {report.plan_id} {report.title or '(untitled)'} ({report.plan_year}): {report.status}"
+    if report.status == "created":
+        return [f"{head}, {len(report.tasks_added)} tasks, {len(report.assignments_added)} assignments"]
+    if report.matched_by == "source":
+        head += " (recognised by its file name)"
+    lines = [head]
+    if report.plan_changes:
+        lines.append("  plan: " + ", ".join(report.plan_changes) + " changed")
+    if report.tasks_added:
+        lines.append("  tasks added: " + ", ".join(report.tasks_added))
+    if report.tasks_removed:
+        lines.append("  tasks removed: " + ", ".join(report.tasks_removed))
+    lines += ["  " + _describe_change(c) for c in report.tasks_changed]
+    if report.assignments_added or report.assignments_removed:
+        lines.append(f"  assignments: {len(report.assignments_added)} added, "
+                     f"{len(report.assignments_removed)} removed")
+    return lines
+
+
+def _describe_change(change) -> str:
+    """One line per changed task: deadline and units spelled out, the rest named."""
+    parts = []
+    for name in change.fields:
+        old, new = change.before[name], change.after[name]
+        if name == "deadline":
+            parts.append(f"deadline {old['due'] or old['kind']} -> {new['due'] or new['kind']}")
+        elif name == "units":
+            parts.append(f"units {'、'.join(old['units']) or '-'} -> {'、'.join(new['units']) or '-'}")
+        else:
+            parts.append(f"{name} changed")
+    return f"task {change.number}: " + "; ".join(parts)
 
 
 def _unknown_units(plan, directory) -> dict[str, list[str]]:
@@ -217,19 +276,57 @@ def tasks(ctx, unit, due_before, kind, plan_ref, as_json):
     """List imported tasks; dates that were inferred are marked as inferred."""
     from reminder import store
 
-    rows = store.list_tasks(_db(ctx), unit=unit, due_before=_parse_date(due_before, "--due-before"),
-                            kind=kind, plan=plan_ref)
+    listings = store.list_tasks(_db(ctx), unit=unit, due_before=_parse_date(due_before, "--due-before"),
+                                kind=kind, plan=plan_ref)
     if as_json:
-        _print_json(rows)
+        _print_json([_task_json(listing) for listing in listings])
         return
-    for row in rows:
-        due = row["due"] or "-"
-        if row["due"] and row["inferred"]:
+    for listing in listings:
+        task = listing.task
+        due = task.due.day.isoformat() if task.due else "-"
+        if task.due and task.due.inferred:
             due += " (inferred)"
-        click.echo(f"{row['id']:>5}  {row['number']:>4}  {row['kind']:<9}  {due:<22}  "
-                   f"{'、'.join(row['units'])[:40]}  {row['text'][:30]}")
-    if not rows:
+        units = "、".join(a.unit for a in listing.assignments)
+        click.echo(f"{task.ref!s:>5}  {task.number:>4}  {task.deadline.kind!s:<9}  {due:<22}  "
+                   f"{units[:40]}  {task.text[:30]}")
+    if not listings:
         click.echo("no tasks match", err=True)
+    years = {t.task.plan_year for t in listings} | {t.task.due.day.year for t in listings if t.task.due}
+    _warn_uncovered(_config(ctx).working_calendar(), _config(ctx).working_calendar().uncovered(years))
+
+
+def _time(moment: datetime | None) -> str | None:
+    """An instant as the store writes it (UTC, fixed width), for JSON output."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds") if moment else None
+
+
+def _task_json(listing) -> dict:
+    """`reminder tasks --json`: one object per task (the shape README documents)."""
+    task = listing.task
+    return {
+        "id": str(task.ref),
+        "task_id": task.id,
+        "plan_id": task.ref.plan_id,
+        "plan_title": task.plan_title,
+        "plan_year": task.plan_year,
+        "number": task.number,
+        "section": list(task.section),
+        "text": task.text,
+        "kind": str(task.deadline.kind),
+        "due": task.due.day.isoformat() if task.due else None,
+        "due_written": task.due.written.isoformat() if task.due else None,
+        "inferred": bool(task.due and task.due.inferred),
+        "deadline_text": task.deadline.text,
+        "deadline": task.deadline.as_dict(),
+        "units": [a.unit for a in listing.assignments],
+        "lead_units": [a.unit for a in listing.assignments if a.role == "lead"],
+        "units_text": task.units_text,
+        "line": task.line,
+        "status": str(listing.status),
+        "removed": task.removed,
+        "assignments": [{"id": a.id, "unit": a.unit, "role": str(a.role), "status": str(a.status),
+                         "done_at": _time(a.done_at)} for a in listing.assignments],
+    }
 
 
 # --- reminding ------------------------------------------------------------------------------------
@@ -263,9 +360,9 @@ def tick(ctx, now_text, dry_run, as_json):
     click.echo(f"checked {report.checked} assignments: {report.notices} new notices, {report.messages} messages"
                + (" (dry run: nothing written or sent)" if dry_run else ""))
     for preview in report.preview:
-        click.echo(f"  -> {preview['unit']} via {preview['channel']}: {preview['subject']}")
+        click.echo(f"  -> {preview.unit} via {preview.route.channel}: {preview.subject}")
     if report.delivered:
-        click.echo("delivered: " + ", ".join(f"{k} {v}" for k, v in report.delivered.items()))
+        click.echo("delivered: " + ", ".join(f"{k} {v}" for k, v in report.delivered.as_dict().items()))
     for unit in report.unroutable:
         click.echo(f"warning: no contact for {unit}; add it to [[units]] or set fallback_channel", err=True)
 
@@ -281,12 +378,13 @@ def digest(ctx, now_text, dry_run, as_json):
 
     summary = run_digest(_db(ctx), _config(ctx), _now(ctx, now_text), dry_run=dry_run, holder="cli")
     if as_json:
-        _print_json(summary)
+        _print_json(summary.as_dict())
     elif dry_run:
-        click.echo(summary["subject"])
-        click.echo(summary["text"])
+        click.echo(summary.subject)
+        click.echo(summary.text)
     else:
-        click.echo(f"{summary['subject']} -> {summary['routes']} route(s); delivered: {summary['delivered']}")
+        delivered = summary.delivered.as_dict() if summary.delivered else {}
+        click.echo(f"{summary.subject} -> {summary.routes} route(s); delivered: {delivered}")
 
 
 @cli.command()
@@ -295,7 +393,9 @@ def digest(ctx, now_text, dry_run, as_json):
 @click.option("-v", "--verbose", is_flag=True, help="Log every tick.")
 @click.pass_context
 def run(ctx, tick_seconds, verbose):
-    """Run as a service: tick now (catching up), then on schedule; digest daily. Stop with SIGTERM."""
+    """Run as a service: tick now (catching up), then on schedule; digest daily. Stop with SIGTERM.
+
+    With a [web] section in the config it also serves the web app (see `reminder serve`)."""
     import logging
 
     from reminder.daemon import Daemon
@@ -306,7 +406,12 @@ def run(ctx, tick_seconds, verbose):
     config = _config(ctx)
     path = ctx.obj["db_path"] or config.database
     _db(ctx).close()  # fail fast (exit 1) on a database that cannot be opened
-    Daemon(config, path, tick_seconds=tick_seconds).run()
+    web = _start_web(config, path) if config.web else None
+    try:
+        Daemon(config, path, tick_seconds=tick_seconds).run()
+    finally:
+        if web:
+            web.stop()
 
 
 @cli.command()
@@ -317,14 +422,22 @@ def notices(ctx, status, as_json):
     """List messages in the outbox (newest first) with the tasks they carry."""
     from reminder import store
 
-    rows = store.list_messages(_db(ctx), status=status)
+    rows = [_message_json(listing) for listing in store.list_messages(_db(ctx), status=status)]
     if as_json:
-        _print_json([{k: r[k] for k in ("id", "unit", "channel", "stage", "status", "attempts", "tasks",
-                                          "created_at", "sent_at", "last_error", "subject")} for r in rows])
+        _print_json(rows)
         return
     for r in rows:
         click.echo(f"{r['id']:>6}  {r['status']:<7}  {r['attempts']}  {r['channel']:<8}  {r['unit'][:16]:<16}  "
                    f"{r['stage']:<10}  tasks {','.join(r['tasks'])[:30]}" + (f"  ({r['last_error'][:60]})" if r['last_error'] else ""))
+
+
+def _message_json(listing) -> dict:
+    """`reminder notices --json`: one object per message; ``stage`` is "digest" for one with no notices."""
+    message = listing.message
+    return {"id": message.id, "unit": message.unit, "channel": message.route.channel,
+            "stage": ",".join(listing.stages) or "digest", "status": str(message.status),
+            "attempts": message.attempts, "tasks": list(listing.tasks), "created_at": _time(message.created_at),
+            "sent_at": _time(message.sent_at), "last_error": message.last_error, "subject": message.subject}
 
 
 @cli.command()
@@ -332,12 +445,13 @@ def notices(ctx, status, as_json):
 @click.pass_context
 def retry(ctx, message_id):
     """Queue a dead message again (e.g. after fixing a contact), and try to send it now."""
-    from reminder import outbox, store
+    from reminder import delivery, store
 
     db = _db(ctx)
     now = _now(ctx, None)
     store.retry_message(db, message_id, now)
-    click.echo(f"message {message_id} queued; delivered: {outbox.deliver_due(db, _config(ctx), now, 'cli')}")
+    delivered = delivery.deliver_due(db, _config(ctx), now, "cli")
+    click.echo(f"message {message_id} queued; delivered: {delivered.as_dict()}")
 
 
 def _report(ctx, task, unit, note, kind):
@@ -345,7 +459,7 @@ def _report(ctx, task, unit, note, kind):
 
     db = _db(ctx)
     assignment = store.find_assignment(db, task, unit)
-    store.record_progress(db, assignment["id"], kind, note or "", _now(ctx, None))
+    store.record_progress(db, assignment.id, kind, note or "", _now(ctx, None))
     return assignment
 
 
@@ -358,7 +472,7 @@ def done(ctx, task, unit, note):
     """Mark TASK done for a unit; its notices stop. TASK is the id `reminder tasks` shows (1-17),
     or a bare number when only one plan has it."""
     assignment = _report(ctx, task, unit, note, "done")
-    click.echo(f"task {assignment['task_ref']} done for {assignment['unit']}")
+    click.echo(f"task {assignment.task.ref} done for {assignment.unit}")
 
 
 @cli.command()
@@ -369,7 +483,7 @@ def done(ctx, task, unit, note):
 def progress(ctx, task, unit, note):
     """Record progress on TASK for a unit; check-ins and overdue repeats count from now."""
     assignment = _report(ctx, task, unit, note, "progress")
-    click.echo(f"progress recorded on task {assignment['task_ref']} for {assignment['unit']}")
+    click.echo(f"progress recorded on task {assignment.task.ref} for {assignment.unit}")
 
 
 @cli.command()
@@ -380,7 +494,7 @@ def progress(ctx, task, unit, note):
 def reopen(ctx, task, unit, note):
     """Reopen TASK for a unit that was marked done by mistake."""
     assignment = _report(ctx, task, unit, note, "reopen")
-    click.echo(f"task {assignment['task_ref']} reopened for {assignment['unit']}")
+    click.echo(f"task {assignment.task.ref} reopened for {assignment.unit}")
 
 
 @cli.command()
@@ -393,12 +507,13 @@ def event(ctx, task, name, day):
     from reminder import store
 
     db = _db(ctx)
-    found = store.get_task(db, task)
-    name = name or ((found["deadline"].get("offset") or {}).get("after") or "")
+    found = store.get_task(db, task).task
+    offset = found.deadline.offset
+    name = name or (offset.after if offset else "")
     if not name:
-        raise click.UsageError(f"task {found['id']} has no relative deadline; pass --name")
-    store.record_event(db, found["task_id"], name, _parse_date(day, "--date"), _now(ctx, None))
-    click.echo(f"task {found['id']}: {name} on {day}")
+        raise click.UsageError(f"task {found.ref} has no relative deadline; pass --name")
+    store.record_event(db, found.id, name, _parse_date(day, "--date"), _now(ctx, None), _config(ctx).due_dates())
+    click.echo(f"task {found.ref}: {name} on {day}")
 
 
 @cli.command()
@@ -411,14 +526,62 @@ def status(ctx, plan_ref, as_json):
 
     rows = store.plan_status(_db(ctx), plan_ref)
     if as_json:
-        _print_json(rows)
+        _print_json([{"plan_id": r.plan_id, "plan_title": r.plan_title, "unit": r.unit, "open": r.open,
+                      "done": r.done, "last_report_at": _time(r.last_report_at)} for r in rows])
         return
     current = None
     for r in rows:
-        if r["plan_id"] != current:
-            current = r["plan_id"]
-            click.echo(f"plan {r['plan_id']}: {r['plan_title']}")
-        click.echo(f"  {r['unit'][:24]:<24}  open {r['open']:>3}  done {r['done']:>3}  last report {r['last_report_at'] or '-'}")
+        if r.plan_id != current:
+            current = r.plan_id
+            click.echo(f"plan {r.plan_id}: {r.plan_title}")
+        click.echo(f"  {r.unit[:24]:<24}  open {r.open:>3}  done {r.done:>3}  "
+                   f"last report {_time(r.last_report_at) or '-'}")
+
+
+@cli.command("calendar")
+@click.argument("year", type=click.IntRange(1900, 2200), required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the year's days as JSON.")
+@click.pass_context
+def calendar_(ctx, year, as_json):
+    """The working-day calendar for YEAR (default: this year): the holidays and 调休 workdays in force,
+    where each comes from (the holidays package, the config), and the years it covers."""
+    from reminder import clock
+    from reminder.workdays import library_source
+
+    config = _config(ctx)
+    calendar = config.working_calendar()
+    year = year or clock.today(config.timezone).year
+    schedule = calendar.schedule(year)
+    if as_json:
+        _print_json({"year": year, "covered": schedule.covered, "covered_years": list(calendar.covered_years),
+                     "rest_days": [{"date": d.day.isoformat(), "name": d.name, "source": d.source}
+                                   for d in schedule.rest_days],
+                     "workdays": [{"date": d.day.isoformat(), "name": d.name, "source": d.source}
+                                  for d in schedule.workdays]})
+        return
+    library_years = calendar.library_years
+    span = f"{library_years[0]}-{library_years[-1]}" if library_years else "no years"
+    overrides = len(config.calendar.extra_holidays) + len(config.calendar.extra_workdays)
+    click.echo(f"{library_source()} covers {span}; the config ([calendar]) adds {len(config.calendar.extra_holidays)} "
+               f"holidays and {len(config.calendar.extra_workdays)} workdays" + (":" if overrides else "."))
+    config_years = sorted({d.year for d in (*config.calendar.extra_holidays, *config.calendar.extra_workdays)})
+    if config_years:
+        click.echo("  in " + ", ".join(map(str, config_years)))
+    if not schedule.covered:
+        click.echo(f"{year}: {calendar.coverage_note(year)}: not covered, so only Saturdays and Sundays are rest "
+                   "days. Add the State Council's schedule for the year under [calendar] (extra_holidays, "
+                   "extra_workdays) in the config, or upgrade the holidays package.")
+        return
+    click.echo(f"{year}: rest days (statutory holidays):")
+    for d in schedule.rest_days:
+        click.echo(f"  {d.day.isoformat()} {_weekday(d.day)}  {d.source:<18}  {d.name}")
+    click.echo(f"{year}: 调休 workdays (weekend days worked):" + ("" if schedule.workdays else " none"))
+    for d in schedule.workdays:
+        click.echo(f"  {d.day.isoformat()} {_weekday(d.day)}  {d.source:<18}  {d.name}")
+
+
+def _weekday(day: date) -> str:
+    return "周" + "一二三四五六日"[day.weekday()]
 
 
 @cli.group()
@@ -434,17 +597,130 @@ def units_import(ctx, file, write):
     """Read a unit directory kept in Excel or CSV and print (or --write) its [[units]] TOML."""
     from pathlib import Path
 
-    from reminder.directory_import import import_units, merge_units, units_to_toml
+    from reminder.directory_import import add_to_config, import_units, units_to_toml
 
     found = import_units(file)
     if not write:
         click.echo(units_to_toml(found))
         return
     target = Path(ctx.obj["config_path"] or os.environ.get("REMINDER_CONFIG") or "config.toml")
-    text = target.read_text(encoding="utf-8") if target.exists() else ""
-    merged, skipped = merge_units(text, found)
-    target.write_text(merged, encoding="utf-8")
-    click.echo(f"{len(found) - len(skipped)} units added to {target}" + (f"; already there: {'、'.join(skipped)}" if skipped else ""))
+    added, skipped = add_to_config(target, found)
+    click.echo(f"{len(added)} units added to {target}" + (f"; already there: {'、'.join(skipped)}" if skipped else ""))
+
+
+@cli.command()
+@click.argument("target", type=click.Path(file_okay=True, dir_okay=True))
+@click.option("--keep", type=click.IntRange(1, 10000), help="Keep only the newest N backups in the folder.")
+@click.pass_context
+def backup(ctx, target, keep):
+    """Copy the database to TARGET (a folder, or a file ending in .db) while the service runs."""
+    from pathlib import Path
+
+    from reminder.backup import backup_database
+
+    db = _db(ctx)
+    result = backup_database(db.conn, Path(target), _now(ctx, None), keep=keep)
+    click.echo(f"backup written to {result.path}"
+               + (f"; removed {len(result.removed)} older backup(s)" if result.removed else ""))
+
+
+# --- the web app ----------------------------------------------------------------------------------
+
+def _start_web(config, db_path, host=None, port=None):
+    from reminder.web.server import start_web
+
+    return start_web(config, db_path, host, port)
+
+
+@cli.command()
+@click.option("--host", help="Address to listen on; default: the config's web.bind (127.0.0.1).")
+@click.option("--port", type=click.IntRange(0, 65535), help="Port; default: the config's web.port (8080).")
+@click.pass_context
+def serve(ctx, host, port):
+    """Serve the web app alone (units' pages, the office's board) until SIGTERM or Ctrl-C."""
+    import logging
+    import signal
+    import threading
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = _config(ctx)
+    path = ctx.obj["db_path"] or config.database
+    _db(ctx).close()  # fail fast (exit 1) on a database that cannot be opened
+    server = _start_web(config, path, host, port)
+    click.echo(f"serving {server.local_url} (links point to {(config.web or _web_defaults()).base_url}); "
+               "stop with Ctrl-C", err=True)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    stopping.wait()
+    server.stop()
+
+
+def _web_defaults():
+    from reminder.config import WebConfig
+
+    return WebConfig()
+
+
+@cli.command()
+@click.argument("unit")
+@click.option("--revoke", is_flag=True, help="Stop every link of UNIT made so far from opening, instead.")
+@click.pass_context
+def link(ctx, unit, revoke):
+    """Print UNIT's own link to its page (signed, expiring after web.link_days).
+
+    UNIT is a unit's exact name as the tasks or the unit directory name it. With --revoke, the unit's
+    earlier links stop working at once; run it again without --revoke for a new one.
+    """
+    from reminder import store
+    from reminder.web.keys import derive, load_secret
+    from reminder.web.links import link_url, make_token
+
+    config = _config(ctx)
+    web = config.web or _web_defaults()
+    db = _db(ctx)
+    name = _link_unit(db, config, unit)
+    now = _now(ctx, None)
+    if revoke:
+        store.revoke_unit_links(db, name, now, by="cli")
+        click.echo(f"every earlier link of {name} is revoked; `reminder link {name}` makes a new one")
+        return
+    token, expires = make_token(derive(load_secret(web), "unit-link"), name,
+                                store.unit_link_generation(db, name), now, web.link_days)
+    click.echo(link_url(web.base_url, token))
+    click.echo(f"{name}: opens until {expires.astimezone(config.zone):%Y-%m-%d %H:%M}", err=True)
+
+
+def _link_unit(db, config, unit: str) -> str:
+    """The exact unit a link is for: a name some task is assigned to, else a directory unit's name."""
+    from reminder import store
+
+    name = unit.strip()
+    matches = store.match_units(db, name)
+    if matches == [name]:
+        return name
+    known = config.directory.lookup(name)
+    if known is not None:
+        return known.name
+    hint = f"; did you mean: {'、'.join(matches[:10])}" if matches else ""
+    raise click.ClickException(f"no task is assigned to a unit named '{name}' and the unit directory does not "
+                               f"know it{hint} (a link is for one exact unit)")
+
+
+@cli.command("hash-password")
+def hash_password():
+    """Make a password hash for [[web.users]] password_hash; reads the password from a prompt or stdin."""
+    from reminder.web.passwords import hash_password as make_hash
+    from reminder.web.passwords import password_problem
+
+    if sys.stdin.isatty():
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True, err=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    problem = password_problem(password)
+    if problem:
+        raise click.ClickException(problem)
+    click.echo(make_hash(password))
 
 
 def main() -> None:

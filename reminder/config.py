@@ -16,6 +16,7 @@ folder, so a service started from another working directory finds the same files
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import re
 import tomllib
@@ -24,12 +25,24 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from reminder.directory import Directory, DirectoryConflict
+from reminder.directory import (
+    WEBHOOK_TIMEOUT,
+    Directory,
+    DirectoryConflict,
+    UnitConfig,
+    WebhookConfig,
+    redact_url,
+)
 from reminder.errors import ConfigError
+from reminder.model import MonthDay, Policy, Secret
+
+if TYPE_CHECKING:
+    from reminder.planner import DueDates
+    from reminder.workdays import Calendar
 
 CONFIG_ENV = "REMINDER_CONFIG"          # names the config file when --config is not given
 DEFAULT_CONFIG = Path("config.toml")   # read from the working directory if it exists
@@ -38,8 +51,8 @@ DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 WEBHOOK_KINDS = ("dingtalk", "wecom", "feishu", "generic")
 UNSIGNED_WEBHOOKS = ("wecom",)          # WeCom group robots have no signing secret
 FALLBACK_CHANNELS = ("file",)           # channels that need no per-unit contact
-WEBHOOK_TIMEOUT = 10.0                  # seconds; webhooks[].timeout
-YEAR_END = "year_end"
+YEAR_END = "year_end"                   # policy.default_due: 12-31 of the plan year
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")  # a plain-text SMTP login is allowed only to these
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+\Z")
@@ -56,69 +69,6 @@ class _Invalid(ConfigError):
 
 # ---------------------------------------------------------------------------------------------
 # The values
-
-
-@dataclass(frozen=True, repr=False)
-class Secret:
-    """A value read from the environment variable ``env``; shown as *** everywhere."""
-
-    env: str
-    value: str
-
-    def reveal(self) -> str:
-        """The real value, for the one call that needs it (SMTP login, signing)."""
-        return self.value
-
-    def __repr__(self) -> str:
-        return f"Secret(env={self.env!r}, value='***')"
-
-    __str__ = __repr__
-
-
-def redact_url(url: str) -> str:
-    """``scheme://host/***``: robot URLs carry their access token in the path or query."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}/***" if parts.netloc else "***"
-
-
-@dataclass(frozen=True, repr=False)
-class WebhookConfig:
-    """A group-robot or generic webhook; ``secret`` signs requests (DingTalk, Feishu, generic)."""
-
-    kind: str
-    url: str
-    url_env: str | None = None  # the variable ``url`` was read from, if it came from the env
-    secret: Secret | None = field(default=None, metadata={"toml": ("secret_env",)})
-    # Seconds to wait for the connection and again for the answer. A hung robot holds up the tick
-    # (every other unit's delivery waits behind it) for this long per message, so keep it short.
-    timeout: float = WEBHOOK_TIMEOUT
-
-    def __repr__(self) -> str:
-        return (f"WebhookConfig(kind={self.kind!r}, url={redact_url(self.url)!r}, "
-                f"url_env={self.url_env!r}, secret={self.secret!r}, timeout={self.timeout!r})")
-
-    __str__ = __repr__
-
-
-@dataclass(frozen=True)
-class PolicyConfig:
-    """When notices go out; days are calendar days, sending happens on working days."""
-
-    remind_days_before: tuple[int, ...] = (30, 7, 1)
-    overdue_repeat_days: int = 7
-    escalate_after_days: int = 14
-    checkin_every_days: int = 30
-    checkin_grace_days: int = 14
-    default_due: str = YEAR_END
-    max_attempts: int = 6
-    retry_base_seconds: int = 60
-
-    def default_due_date(self, plan_year: int) -> date:
-        """The due date given to a task whose deadline text has none (kind ``none``)."""
-        if self.default_due == YEAR_END:
-            return date(plan_year, 12, 31)
-        month, day = (int(x) for x in self.default_due.split("-"))
-        return date(plan_year, month, day)
 
 
 @dataclass(frozen=True)
@@ -142,6 +92,7 @@ class SmtpConfig:
     from_addr: str | None = None
     from_name: str | None = None
     timeout: float = 30.0
+    cafile: Path | None = None  # extra CA certificates, for a server signed by the office's own CA
 
     @property
     def configured(self) -> bool:
@@ -153,25 +104,6 @@ class FileConfig:
     """The file channel: one .eml per message in ``dir`` (no server needed)."""
 
     dir: Path = Path("outbox")
-
-
-@dataclass(frozen=True)
-class UnitConfig:
-    """One entry of the unit directory; a group lists ``members`` (names of other units)."""
-
-    name: str
-    aliases: tuple[str, ...] = ()
-    emails: tuple[str, ...] = ()
-    webhooks: tuple[WebhookConfig, ...] = ()
-    members: tuple[str, ...] = ()
-
-    @property
-    def is_group(self) -> bool:
-        return bool(self.members)
-
-    @property
-    def has_contacts(self) -> bool:
-        return bool(self.emails or self.webhooks)
 
 
 @dataclass(frozen=True)
@@ -187,18 +119,27 @@ class Config:
     """The whole configuration; ``source`` is the file it came from (None for built-in defaults)."""
 
     database: Path = Path("reminder.db")
-    timezone: str = "Asia/Shanghai"
-    send_hour: int = 9
     digest_hour: int = 16
     templates: Path | None = None
     fallback_channel: str | None = None
-    policy: PolicyConfig = PolicyConfig()
+    retention_days: int | None = None  # drop the bodies of sent messages this old; None: keep them
+    policy: Policy = field(default_factory=Policy)
     office: OfficeConfig = OfficeConfig()
     smtp: SmtpConfig = SmtpConfig()
     file: FileConfig = FileConfig()
     units: tuple[UnitConfig, ...] = ()
     calendar: CalendarConfig = CalendarConfig()
+    web: WebConfig | None = None  # None: no [web] section, `reminder run` serves no web app
     source: Path | None = field(default=None, compare=False, metadata={"toml": ()})
+
+    @property
+    def timezone(self) -> str:
+        """The office's IANA time zone (``timezone``); the policy holds it, with ``send_hour``."""
+        return self.policy.timezone
+
+    @property
+    def send_hour(self) -> int:
+        return self.policy.send_hour
 
     @property
     def zone(self) -> ZoneInfo:
@@ -209,11 +150,17 @@ class Config:
         """The unit directory built from ``units`` (validated at load, so this cannot fail)."""
         return Directory(self.units)
 
-    def working_calendar(self):
+    def working_calendar(self) -> Calendar:
         """A ``reminder.workdays.Calendar`` with this config's overrides."""
         from reminder.workdays import Calendar
 
         return Calendar.from_config(self.calendar)
+
+    def due_dates(self) -> DueDates:
+        """The rule that gives every task its effective due date, with this config's policy and calendar."""
+        from reminder.planner import DueDates
+
+        return DueDates(self.policy, self.working_calendar())
 
 
 def default_config() -> Config:
@@ -273,19 +220,22 @@ def parse_config(
     """Validate an already-parsed TOML document; raises ConfigError naming the key."""
     top = _Table(data, "")
     path = _path(base_dir)
+    database = top.take("database", path, base_dir / "reminder.db")
+    timezone = top.take("timezone", _timezone, "Asia/Shanghai")
+    send_hour = top.take("send_hour", _int(0, 23), 9)
     cfg = Config(
-        database=top.take("database", path, base_dir / "reminder.db"),
-        timezone=top.take("timezone", _timezone, "Asia/Shanghai"),
-        send_hour=top.take("send_hour", _int(0, 23), 9),
+        database=database,
         digest_hour=top.take("digest_hour", _int(0, 23), 16),
-        templates=top.take("templates", _folder(base_dir), None),
+        templates=top.take("templates", _existing(base_dir, "folder"), None),
         fallback_channel=top.take("fallback_channel", _choice(FALLBACK_CHANNELS), None),
-        policy=_policy(top.table("policy")),
+        retention_days=top.take("retention_days", _int(30, 36500), None),
+        policy=_policy(top.table("policy"), send_hour, timezone),
         office=_office(top.table("office"), env),
-        smtp=_smtp(top.table("smtp"), env),
+        smtp=_smtp(top.table("smtp"), env, base_dir),
         file=FileConfig(dir=_file_dir(top.table("file"), path, base_dir)),
         units=_units(top.take("units", _list(_table_value), ()), env),
         calendar=_calendar(top.table("calendar")),
+        web=_web(top, env, base_dir),
         source=source,
     )
     top.finish()
@@ -296,17 +246,19 @@ def parse_config(
 # Sections
 
 
-def _policy(t: _Table) -> PolicyConfig:
+def _policy(t: _Table, send_hour: int, timezone: str) -> Policy:
     days = t.take("remind_days_before", _list(_int(1, 3660)), (30, 7, 1))
-    policy = PolicyConfig(
+    policy = Policy(
         remind_days_before=tuple(sorted(set(days), reverse=True)),
         overdue_repeat_days=t.take("overdue_repeat_days", _int(1, 366), 7),
         escalate_after_days=t.take("escalate_after_days", _int(0, 3660), 14),
         checkin_every_days=t.take("checkin_every_days", _int(1, 366), 30),
         checkin_grace_days=t.take("checkin_grace_days", _int(0, 366), 14),
-        default_due=t.take("default_due", _default_due, YEAR_END),
+        default_due=t.take("default_due", _default_due, (12, 31)),
         max_attempts=t.take("max_attempts", _int(1, 100), 6),
         retry_base_seconds=t.take("retry_base_seconds", _int(1, 86400), 60),
+        send_hour=send_hour,
+        timezone=timezone,
     )
     t.finish()
     return policy
@@ -322,7 +274,7 @@ def _office(t: _Table, env: Mapping[str, str]) -> OfficeConfig:
     return office
 
 
-def _smtp(t: _Table, env: Mapping[str, str]) -> SmtpConfig:
+def _smtp(t: _Table, env: Mapping[str, str], base_dir: Path) -> SmtpConfig:
     security = t.take("security", _choice(SECURITIES), "starttls")
     smtp = SmtpConfig(
         host=t.take("host", _str, None),
@@ -333,6 +285,7 @@ def _smtp(t: _Table, env: Mapping[str, str]) -> SmtpConfig:
         from_addr=t.take("from_addr", _email, None),
         from_name=t.take("from_name", _str, None),
         timeout=t.take("timeout", _number(1, 600), 30.0),
+        cafile=t.take("cafile", _existing(base_dir, "file"), None),
     )
     t.finish(forbidden={"password": "password_env"})
     _check_smtp(smtp, t)
@@ -349,6 +302,9 @@ def _check_smtp(smtp: SmtpConfig, t: _Table) -> None:
     if smtp.host and not smtp.from_addr:
         raise _Invalid("is required when smtp.host is set (the sender address, "
                        "e.g. gwgk@example.gov.cn)", t.key("from_addr"))
+    if smtp.username and smtp.security == "none" and smtp.host not in LOOPBACK_HOSTS:
+        raise _Invalid("logging in without TLS would send the password in clear to "
+                       f"{smtp.host}; use starttls or ssl", t.key("security"))
 
 
 def _file_dir(t: _Table, path: Callable, base_dir: Path) -> Path:
@@ -421,6 +377,7 @@ def _webhook_url(t: _Table, env: Mapping[str, str]) -> tuple[str, str | None]:
     if t.has("url"):
         return t.take("url", _url), None
     secret = _secret(t, "url_env", env, "the webhook URL")
+    assert secret is not None  # url_env is present, so _secret read it or raised
     return _url(secret.reveal(), t.key("url_env")), secret.env
 
 
@@ -553,13 +510,14 @@ def _path(base_dir: Path) -> Callable[[Any, str], Path]:
     return check
 
 
-def _folder(base_dir: Path) -> Callable[[Any, str], Path]:
-    """A path that must already be a folder (templates are read, not created)."""
+def _existing(base_dir: Path, what: str) -> Callable[[Any, str], Path]:
+    """A path that must already exist as a ``what`` ("file": a certificate bundle; "folder": templates,
+    which are read, not created)."""
     def check(value: Any, key: str) -> Path:
-        folder = _path(base_dir)(value, key)
-        if not folder.is_dir():
-            raise _Invalid(f"folder {folder} does not exist", key)
-        return folder
+        path = _path(base_dir)(value, key)
+        if not (path.is_file() if what == "file" else path.is_dir()):
+            raise _Invalid(f"{what} {path} does not exist", key)
+        return path
     return check
 
 
@@ -609,16 +567,162 @@ def _date(value: Any, key: str) -> date:
     raise _Invalid(f"must be a date written YYYY-MM-DD, got {value!r}", key)
 
 
-def _default_due(value: Any, key: str) -> str:
-    """'year_end' or 'MM-DD' (a day that exists in every year, so not 02-29)."""
+def _default_due(value: Any, key: str) -> MonthDay:
+    """'year_end' (12-31) or 'MM-DD' (a day that exists in every year, so not 02-29)."""
     text = _str(value, key)
     if text == YEAR_END:
-        return text
+        return (12, 31)
     found = _MMDD.match(text)
     try:
         if found:
             date(2001, int(found[1]), int(found[2]))
-            return text
+            return (int(found[1]), int(found[2]))
     except ValueError:
         pass
     raise _Invalid(f"must be 'year_end' or a month-day like '12-31', got {text!r}", key)
+
+
+# ---------------------------------------------------------------------------------------------
+# [web]: the units' pages and the office's board (reminder.web). Kept in one block, apart from
+# the sections above, so that it reads (and merges) as one piece.
+
+WEB_PORT = 8080
+WEB_KEY_MIN_CHARS = 32   # a signing key from the environment: at least this long (256 bits as hex)
+
+
+@dataclass(frozen=True, repr=False)
+class WebUserConfig:
+    """An office user who may log in to the board; ``password_hash`` from `reminder hash-password`."""
+
+    name: str
+    password_hash: str
+
+    def __repr__(self) -> str:
+        return f"WebUserConfig(name={self.name!r}, password_hash='***')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """The web app: where it listens, the address in links, how links and logins are guarded.
+
+    The key that signs units' links and CSRF tokens comes from the environment variable named by
+    ``secret_key_env`` when that is set, else from ``secret_key_file``, which is generated on first
+    use (owner-only). Changing the key invalidates every link and session at once.
+    """
+
+    bind: str = "127.0.0.1"
+    port: int = WEB_PORT
+    base_url: str = f"http://127.0.0.1:{WEB_PORT}"   # what units and the office type or click
+    link_days: int = 60                             # a unit's link opens for this long
+    session_hours: int = 12                         # an office login lasts this long
+    secret_key: Secret | None = field(default=None, metadata={"toml": ("secret_key_env",)})
+    secret_key_file: Path = Path("web.key")
+    trusted_proxy: str | None = None                # the proxy whose X-Forwarded-* headers count
+    login_attempts: int = 5                         # failed logins allowed per address and user …
+    login_window_minutes: int = 15                  # … within this many minutes
+    max_upload_mb: int = 20
+    files_dir: Path = Path("files")                 # uploaded files; downloads come only from here
+    users: tuple[WebUserConfig, ...] = ()
+
+
+def _web(top: _Table, env: Mapping[str, str], base_dir: Path) -> WebConfig | None:
+    """The ``[web]`` section, or None when the config has none (the web app is then not served)."""
+    present = top.has("web")
+    t = top.table("web")
+    if not present:
+        return None
+    path = _path(base_dir)
+    bind = t.take("bind", _host, "127.0.0.1")
+    port = t.take("port", _int(1, 65535), WEB_PORT)
+    host = f"[{bind}]" if ":" in bind else bind
+    web = WebConfig(
+        bind=bind,
+        port=port,
+        base_url=t.take("base_url", _base_url, f"http://{host}:{port}"),
+        link_days=t.take("link_days", _int(1, 366), 60),
+        session_hours=t.take("session_hours", _int(1, 720), 12),
+        secret_key=_web_key(t, env),
+        secret_key_file=t.take("secret_key_file", path, base_dir / "web.key"),
+        trusted_proxy=t.take("trusted_proxy", _ip_address, None),
+        login_attempts=t.take("login_attempts", _int(1, 100), 5),
+        login_window_minutes=t.take("login_window_minutes", _int(1, 1440), 15),
+        max_upload_mb=t.take("max_upload_mb", _int(1, 1024), 20),
+        files_dir=t.take("files_dir", path, base_dir / "files"),
+        users=_web_users(t),
+    )
+    t.finish(forbidden={"secret_key": "secret_key_env"})
+    return web
+
+
+def _web_key(t: _Table, env: Mapping[str, str]) -> Secret | None:
+    key = _secret(t, "secret_key_env", env, "the key that signs links")
+    if key is not None and len(key.reveal()) < WEB_KEY_MIN_CHARS:
+        raise _Invalid(f"environment variable {key.env} must hold at least {WEB_KEY_MIN_CHARS} characters "
+                       f"(make one with: python3 -c 'import secrets; print(secrets.token_hex(32))')",
+                       t.key("secret_key_env"))
+    return key
+
+
+def _web_users(t: _Table) -> tuple[WebUserConfig, ...]:
+    tables = t.take("users", _list(_table_value), ())
+    users = tuple(_web_user(_Table(raw, f"{t.key('users')}[{i}]")) for i, raw in enumerate(tables))
+    seen: set[str] = set()
+    for i, user in enumerate(users):
+        if user.name in seen:
+            raise _Invalid(f"user {user.name!r} is listed twice", f"{t.key('users')}[{i}].name")
+        seen.add(user.name)
+    return users
+
+
+def _web_user(t: _Table) -> WebUserConfig:
+    from reminder.web.passwords import BadHash, parse_hash
+
+    if t.has("password"):
+        # The value is not echoed: it is a password.
+        raise _Invalid("passwords may not be written in the config; run `reminder hash-password` and "
+                       "put what it prints in password_hash", t.key("password"))
+    name = t.take("name", _str)
+    if any(c.isspace() for c in name):
+        raise _Invalid(f"a user name may not contain spaces, got {name!r}", t.key("name"))
+    stored = t.take("password_hash", _str)
+    try:
+        parse_hash(stored)
+    except BadHash as err:
+        raise _Invalid(str(err), t.key("password_hash")) from None
+    user = WebUserConfig(name=name, password_hash=stored)
+    t.finish()
+    return user
+
+
+def _host(value: Any, key: str) -> str:
+    """An address to listen on: an IP address or a host name, without a port."""
+    text = _str(value, key)
+    try:
+        ipaddress.ip_address(text)
+        return text
+    except ValueError:
+        pass
+    if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?", text):
+        raise _Invalid(f"must be an IP address or host name such as '127.0.0.1', got {text!r}", key)
+    return text
+
+
+def _ip_address(value: Any, key: str) -> str:
+    text = _str(value, key)
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise _Invalid(f"must be the IP address of the reverse proxy (e.g. '127.0.0.1'), got {text!r}",
+                       key) from None
+
+
+def _base_url(value: Any, key: str) -> str:
+    """The web app's public address: http(s), no query or fragment; kept without a trailing slash."""
+    url = _str(value, key)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise _Invalid(f"must be the address units open, like 'https://gk.example.gov.cn/reminder', "
+                       f"got {url!r}", key)
+    return url.rstrip("/")

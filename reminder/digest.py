@@ -8,12 +8,40 @@ loses nothing: the next one says the same and more.
 
 from __future__ import annotations
 
-import json
-from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, cast
 
-from reminder import outbox, planner, store
-from reminder.model import Deadline
+from reminder import delivery, routing, store
+from reminder.model import (
+    Assignment,
+    DeadlineKind,
+    MessageStatus,
+    NoticeRoute,
+    OutboxMessage,
+    Stage,
+)
+from reminder.render import (
+    ALL_FORMS,
+    DigestContext,
+    DigestTotals,
+    DueSoonItem,
+    FailedMessage,
+    OverdueGroup,
+    OverdueItem,
+    Renderer,
+    ReviewItem,
+    SilentItem,
+    UnitItem,
+    UnroutableUnit,
+    digest_context,
+)
+from reminder.store import NoticeBatch
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from reminder.config import Config
 
 DUE_SOON_DAYS = 7
 # Each section lists at most this many items (overdue: per unit too), most urgent first, and the
@@ -21,112 +49,132 @@ DUE_SOON_DAYS = 7
 # than mail servers accept.
 SECTION_LIMIT = 100
 PER_UNIT_LIMIT = 10
-# How far past the written date an effective due date can move (Spring Festival is the longest).
-HOLIDAY_SLACK_DAYS = 10
+
+REVIEW_REASONS = {DeadlineKind.NONE: "未写明或无法识别完成时限，已按默认日期推定",
+                  DeadlineKind.RELATIVE: "相对时限，尚未登记起算日期（reminder event）"}
 
 
-def build_context(db, config, now: datetime) -> dict:
-    """The digest template's context (see ``reminder.render``)."""
-    from reminder.tick import policy_of
+@dataclass(frozen=True)
+class DigestSummary:
+    """What `reminder digest` did: the whole counts per section, the subject, the routes it went to,
+    and (unless a dry run) how many messages were queued and what delivery did."""
 
-    policy, calendar = policy_of(config), config.working_calendar()
+    totals: dict[str, int]
+    subject: str
+    routes: int
+    text: str | None = None                              # the digest itself, on a dry run
+    queued: int | None = None
+    delivered: delivery.DeliveryCounts | None = None
+
+    def as_dict(self) -> dict:
+        summary: dict = {**self.totals, "subject": self.subject, "routes": self.routes}
+        if self.text is not None:
+            return {**summary, "text": self.text}
+        return {**summary, "queued": self.queued,
+                "delivered": self.delivered.as_dict() if self.delivered else {}}
+
+
+def build_context(db: sqlite_utils.Database, config: Config, now: datetime) -> DigestContext:
+    """The digest template's context (see ``reminder.render.DigestContext``)."""
     today = now.astimezone(config.zone).date()
-    overdue, due_soon = _dated(db, policy, calendar, today)
-    sections = {
-        "overdue": overdue,
-        "due_soon": due_soon,
-        "silent": _silent(db, today),
-        "review": _review(db),
-        "unroutable": _unroutable(db, config),
-        "failed": [{"unit": m["unit"], "channel": m["channel"], "subject": m["subject"],
-                    "attempts": m["attempts"], "last_error": m["last_error"] or ""}
-                   for m in store.list_messages(db, status="dead")],
-    }
-    totals = {key: len(items) for key, items in sections.items()}
-    totals["overdue"] = sum(len(group["items"]) for group in overdue)
-    return {"office": config.office.name, "now": now, **_cut(sections), "totals": totals, "limit": SECTION_LIMIT}
+    store.refresh_due_dates(db, config.due_dates())
+    overdue, due_soon = _dated(db, config, today)
+    silent, review = _silent(db, today), _review(db)
+    unroutable = _unroutable(db, config)
+    failed = [FailedMessage(unit=m.message.unit, channel=m.message.route.channel, subject=m.message.subject,
+                            attempts=m.message.attempts, last_error=m.message.last_error or "")
+              for m in store.list_messages(db, status=MessageStatus.DEAD)]
+    calendar = config.working_calendar()
+    notes = [calendar.coverage_note(year) or "" for year in calendar.uncovered(store.years_in_use(db))]
+    totals = DigestTotals(overdue=sum(g["total"] for g in overdue), due_soon=len(due_soon), silent=len(silent),
+                          review=len(review), unroutable=len(unroutable), failed=len(failed))
+    return digest_context(config.office.name, now, overdue=_cut_overdue(overdue), due_soon=due_soon[:SECTION_LIMIT],
+                          silent=silent[:SECTION_LIMIT], review=review[:SECTION_LIMIT],
+                          unroutable=unroutable[:SECTION_LIMIT], failed=failed[:SECTION_LIMIT],
+                          totals=totals, limit=SECTION_LIMIT, calendar_notes=notes)
 
 
-def _cut(sections: dict) -> dict:
-    """Keep the most urgent items of each section (lists are already ordered by urgency)."""
-    cut = {key: items[:SECTION_LIMIT] for key, items in sections.items() if key != "overdue"}
-    groups, room = [], SECTION_LIMIT
-    for group in sections["overdue"]:
+def _cut_overdue(groups: list[OverdueGroup]) -> list[OverdueGroup]:
+    """The most overdue units first, each with at most PER_UNIT_LIMIT items, SECTION_LIMIT in all."""
+    cut, room = [], SECTION_LIMIT
+    for group in groups:
         if room <= 0:
             break
         items = group["items"][: min(PER_UNIT_LIMIT, room)]
-        groups.append({**group, "items": items, "total": len(group["items"])})
+        cut.append(OverdueGroup(unit=group["unit"], items=items, total=group["total"]))
         room -= len(items)
-    return {**cut, "overdue": groups}
+    return cut
 
 
-def run_digest(db, config, now: datetime, *, dry_run: bool = False, holder: str = "digest", renderer=None) -> dict:
+def run_digest(db: sqlite_utils.Database, config: Config, now: datetime, *, dry_run: bool = False,
+               holder: str = "digest", renderer: Renderer | None = None) -> DigestSummary:
     """Render the digest and queue it to the office's routes (once per day), then deliver."""
-    from reminder.render import Renderer
-
     renderer = renderer or Renderer(config.templates)
     context = build_context(db, config, now)
-    rendered = renderer.render_digest(context)
+    routes = routing.office_routes(config)
+    rendered = renderer.render_digest(context, routing.forms_for(routes) if not dry_run else ALL_FORMS)
     day = now.astimezone(config.zone).date().isoformat()
-    messages = [outbox.message_row(f"digest:{day}:{route.channel}:{route.destination}", config.office.name,
-                                   route, rendered, []) for route in outbox.office_routes(config)]
-    summary = {**context["totals"], "subject": rendered.subject, "routes": len(messages)}
+    messages = [OutboxMessage(key=f"digest:{day}:{route.channel}:{route.id}", unit=config.office.name, route=route,
+                              subject=rendered.subject, text=rendered.text, html=rendered.html,
+                              markdown=rendered.markdown) for route in routes]
+    summary = DigestSummary(totals=dict(cast(dict[str, int], context["totals"])), subject=rendered.subject, routes=len(messages))
     if dry_run:
-        return {**summary, "text": rendered.text}
-    summary["queued"] = store.record_tick(db, [], messages, [], now)
-    summary["delivered"] = outbox.deliver_due(db, config, now, holder)
-    return summary
+        return DigestSummary(summary.totals, summary.subject, summary.routes, text=rendered.text)
+    queued = store.enqueue(db, [NoticeBatch((), NoticeRoute.QUEUED, messages)], [], now)
+    return DigestSummary(summary.totals, summary.subject, summary.routes, queued=queued,
+                         delivered=delivery.deliver_due(db, config, now, holder))
 
 
-def _dated(db, policy, calendar, today: date) -> tuple[list[dict], list[dict]]:
-    """Overdue items by unit (oldest first) and items due within a week."""
-    rows = store.dated_assignments(db, today + timedelta(days=DUE_SOON_DAYS + HOLIDAY_SLACK_DAYS))
-    overdue: dict[str, list[dict]] = defaultdict(list)
+def _dated(db: sqlite_utils.Database, config: Config, today: date) -> tuple[list[OverdueGroup], list[DueSoonItem]]:
+    """Overdue items by unit (the most overdue unit first) and items due within a week, by the tasks'
+    effective due dates (the dates the notices show)."""
+    policy = config.policy
+    overdue: dict[str, list[OverdueItem]] = {}
     due_soon = []
-    for row in rows:
-        deadline = Deadline.from_dict(json.loads(row["deadline"]))
-        events = {k: date.fromisoformat(v) for k, v in row["events"].items()}
-        due, inferred = planner.effective_due(deadline, row["plan_year"], policy, calendar, events)
+    for assignment in store.dated_assignments(db, today + timedelta(days=DUE_SOON_DAYS)):
+        due = assignment.task.due
         if due is None:
             continue
-        item = _item(row, deadline, due, inferred, today)
-        if due < today:
-            days = (today - due).days
-            overdue[row["unit"]].append({**item, "days_overdue": days,
-                                         "escalated": days > policy.escalate_after_days})
-        elif (due - today).days <= DUE_SOON_DAYS:
-            due_soon.append({**item, "unit": row["unit"]})
+        item = _item(assignment, due.day, due.inferred, today)
+        if due.day < today:
+            days = (today - due.day).days
+            overdue.setdefault(assignment.unit, []).append(
+                OverdueItem(**item, days_overdue=days, escalated=days > policy.escalate_after_days))
+        elif (due.day - today).days <= DUE_SOON_DAYS:
+            due_soon.append(DueSoonItem(**item, unit=assignment.unit))
     units = sorted(overdue, key=lambda u: -max(i["days_overdue"] for i in overdue[u]))
-    return ([{"unit": u, "items": sorted(overdue[u], key=lambda i: -i["days_overdue"])} for u in units],
-            sorted(due_soon, key=lambda i: i["due"]))
+    return ([OverdueGroup(unit=u, items=sorted(overdue[u], key=lambda i: -i["days_overdue"]), total=len(overdue[u]))
+             for u in units],
+            sorted(due_soon, key=lambda i: i["due"] or today))
 
 
-def _item(row: dict, deadline: Deadline, due: date, inferred: bool, today: date) -> dict:
-    return {"stage": "overdue" if due < today else "reminder", "plan_title": row["plan_title"],
-            "task_number": row["number"], "task_id": row["task_id"], "text": row["text"],
-            "deadline_text": deadline.text, "due": due, "due_inferred": inferred,
-            "days_left": (due - today).days, "late": False, "milestone": None, "period": None}
+def _item(assignment: Assignment, due: date, inferred: bool, today: date) -> UnitItem:
+    task = assignment.task
+    return UnitItem(stage="overdue" if due < today else "reminder", plan_title=task.plan_title,
+                    task_number=task.number, task_ref=str(task.ref), text=task.text,
+                    deadline_text=task.deadline.text, due=due, due_inferred=inferred,
+                    days_left=(due - today).days, late=False, milestone=None, period=None)
 
 
-def _silent(db, today: date) -> list[dict]:
+def _silent(db: sqlite_utils.Database, today: date) -> list[SilentItem]:
+    """Ongoing work whose unit stayed silent past the grace period; ``due`` of a silence notice is the
+    day its unit last reported (or the assignment began)."""
     silent = []
-    for notice in store.office_notices(db, planner.SILENT):
-        last = date.fromisoformat(notice["due"]) if notice["due"] else None
-        silent.append({"unit": notice["unit"], "plan_title": notice["plan_title"], "task_number": notice["number"],
-                       "text": notice["text"], "last_progress": last,
-                       "days_silent": (today - last).days if last else 0})
+    for notice in store.office_notices(db, Stage.SILENT):
+        task, last = notice.assignment.task, notice.due
+        silent.append(SilentItem(unit=notice.unit, plan_title=task.plan_title, task_number=task.number,
+                                 task_ref=str(task.ref), text=task.text, last_progress=last,
+                                 days_silent=(today - last).days if last else 0))
     return silent
 
 
-def _review(db) -> list[dict]:
-    reasons = {"none": "未写明或无法识别完成时限，已按默认日期推定",
-               "relative": "相对时限，尚未登记起算日期（reminder event）"}
-    return [{"plan_title": r["plan_title"], "task_number": r["number"],
-             "deadline_text": json.loads(r["deadline"]).get("text") or "", "reason": reasons[r["kind"]]}
-            for r in store.tasks_needing_review(db)]
+def _review(db: sqlite_utils.Database) -> list[ReviewItem]:
+    return [ReviewItem(plan_title=t.plan_title, task_number=t.number, task_ref=str(t.ref),
+                       deadline_text=t.deadline.text or "", reason=REVIEW_REASONS[t.deadline.kind])
+            for t in store.tasks_needing_review(db)]
 
 
-def _unroutable(db, config) -> list[dict]:
+def _unroutable(db: sqlite_utils.Database, config: Config) -> list[UnroutableUnit]:
     """Units with open work and no way to reach them (no contact, no fallback channel)."""
-    return [{"unit": r["unit"], "tasks": r["tasks"]} for r in store.open_units(db)
-            if not outbox.routes_for(config, r["unit"])]
+    return [UnroutableUnit(unit=unit, tasks=tasks) for unit, tasks in store.open_units(db)
+            if not routing.routes_for(config, unit)]

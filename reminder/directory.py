@@ -6,22 +6,69 @@ stand for their members. Matching is deliberately narrow: exact name, alias, or 
 single administrative prefix added or removed. Anything else is unknown and returns None, so a
 person fixes the directory instead of a reminder silently reaching the wrong office.
 
-Pure: works on ``UnitConfig`` values (from ``reminder.config``) and never touches files.
+The entries (:class:`UnitConfig`, with their :class:`WebhookConfig` contacts) are defined here;
+``reminder.config`` reads them from ``[[units]]`` tables and validates them. Pure: never touches files.
 """
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
-if TYPE_CHECKING:  # config imports this module at run time; only the types flow back
-    from reminder.config import UnitConfig, WebhookConfig
+from reminder.model import Secret
+
+WEBHOOK_TIMEOUT = 10.0
+"""Seconds a webhook may take to connect, and again to answer, unless its ``timeout`` says otherwise."""
 
 # One-character administrative prefixes a plan may carry or drop: 区财政局 = 财政局 in a district
 # plan, 县民政局 = 民政局 in a county plan. Two-character ones (区委, 市政府) are real parts of names.
 PREFIXES = "区县市州省"
+
+
+def redact_url(url: str) -> str:
+    """``scheme://host/***``: robot URLs carry their access token in the path or query."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/***" if parts.netloc else "***"
+
+
+@dataclass(frozen=True, repr=False)
+class WebhookConfig:
+    """A group-robot or generic webhook; ``secret`` signs requests (DingTalk, Feishu, generic)."""
+
+    kind: str
+    url: str
+    url_env: str | None = None  # the variable ``url`` was read from, if it came from the env
+    secret: Secret | None = field(default=None, metadata={"toml": ("secret_env",)})
+    # Seconds to wait for the connection and again for the answer. A hung robot holds up the tick
+    # (every other unit's delivery waits behind it) for this long per message, so keep it short.
+    timeout: float = WEBHOOK_TIMEOUT
+
+    def __repr__(self) -> str:
+        return (f"WebhookConfig(kind={self.kind!r}, url={redact_url(self.url)!r}, "
+                f"url_env={self.url_env!r}, secret={self.secret!r}, timeout={self.timeout!r})")
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class UnitConfig:
+    """One entry of the unit directory; a group lists ``members`` (names of other units)."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    webhooks: tuple[WebhookConfig, ...] = ()
+    members: tuple[str, ...] = ()
+
+    @property
+    def is_group(self) -> bool:
+        return bool(self.members)
+
+    @property
+    def has_contacts(self) -> bool:
+        return bool(self.emails or self.webhooks)
 
 
 def normalize_name(name: str) -> str:

@@ -5,23 +5,27 @@ one unit per row. We find the header row, map the columns we know (Chinese or En
 see ``COLUMNS``), ignore the rest (序号, 联系人, 电话), and validate each row exactly as a
 ``[[units]]`` table in the config is validated, so an import that succeeds also loads.
 
-``import_units`` is the edge (reads the file); ``units_to_toml`` and ``merge_units`` are pure.
+``import_units`` (reads the sheet) and ``add_to_config`` (rewrites the config file, atomically) are the
+edges; ``units_to_toml`` and ``merge_units`` are pure.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import os
 import re
+import tempfile
 import tomllib
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from reminder.config import UnitConfig, parse_unit
-from reminder.directory import Directory, DirectoryConflict, normalize_name
+from reminder.config import parse_unit
+from reminder.directory import Directory, DirectoryConflict, UnitConfig, normalize_name
 from reminder.errors import ConfigError, InputError
 
 # Header words per field, tried in this order; a header belongs to the first field with a word
@@ -177,8 +181,8 @@ def _row_unit(cells: list[str], columns: dict[int, str], headers: dict[str, str]
         return parse_unit(raw, "unit", env={})
     except ConfigError as err:
         detail = getattr(err, "detail", str(err))
-        field = next((f for k, f in origin.items() if (err.key or "").startswith(k)), None)
-        where = f"column {headers[field]}: " if field in headers else ""
+        column = next((f for k, f in origin.items() if (err.key or "").startswith(k)), None)
+        where = f"column {headers[column]}: " if column is not None and column in headers else ""
         raise InputError(f"unit '{names[0]}': {where}{detail}", str(path), line) from None
 
 
@@ -192,7 +196,7 @@ def _raw_unit(name: str, values: dict[str, list[str]]) -> tuple[dict, dict[str, 
             raw[field] = [n for cell in values[field] for n in split_names(cell)]
     if "emails" in values:
         raw["emails"] = [a for cell in values["emails"] for a in _split_addresses(cell, "@")]
-    hooks = []
+    hooks: list[dict[str, str]] = []
     for field in WEBHOOK_FIELDS:
         for cell in values.get(field, []):
             for url in _split_addresses(cell, "http"):
@@ -212,7 +216,9 @@ def _split_addresses(cell: str, marker: str) -> list[str]:
 
 def split_names(cell: str) -> list[str]:
     """Split a list of unit names on 、，,;； and newlines, except inside （…） or (…)."""
-    names, current, depth = [], [], 0
+    names: list[str] = []
+    current: list[str] = []
+    depth = 0
     for ch in cell:
         depth += ch in "(（[【"
         depth -= ch in ")）]】" and depth > 0
@@ -297,3 +303,46 @@ def merge_units(config_text: str, units: Iterable[UnitConfig]) -> tuple[str, lis
         return config_text, skipped
     text = config_text if config_text.endswith("\n") or not config_text else config_text + "\n"
     return text + "\n" + units_to_toml(new), skipped
+
+
+def add_to_config(path: Path, units: Sequence[UnitConfig]) -> tuple[list[str], list[str]]:
+    """Append ``units`` to the config file at ``path`` (created if missing) and return (names added, names
+    skipped because the config has them already).
+
+    The new text is checked to be TOML before anything is written, and written through a temporary file
+    in the same folder that then replaces the config, so a crash or a full disk never leaves half a
+    config. A config that is not TOML, or a folder that does not exist, is a ConfigError naming it.
+    """
+    if not path.parent.is_dir():
+        raise ConfigError(f"folder {path.parent} does not exist; create it, or point --config (or "
+                          f"$REMINDER_CONFIG) at the config file to add the units to")
+    try:
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"cannot read config file {path} ({err}); fix it, then import the units again") from None
+    try:
+        merged, skipped = merge_units(text, units)
+        tomllib.loads(merged)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"config file {path} is not valid TOML ({err}); fix it, then import the units again; "
+                          "nothing was written") from None
+    _replace_file(path, merged)
+    added = [u.name for u in units if u.name not in set(skipped)]
+    return added, skipped
+
+
+def _replace_file(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file beside it, keeping the file's permissions."""
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise ConfigError(f"cannot write config file {path} ({err.strerror}); it was left as it was") from None

@@ -6,7 +6,10 @@
      ├── InputError(path, line)   a document or input that cannot be read as a plan (exit 1)
      ├── ConfigError(key)         a config key that is missing, unknown or of the wrong type (exit 1)
      ├── StoreError               the database cannot be opened, migrated or written (exit 1)
-     └── DeliveryError(permanent) a channel could not deliver; ``permanent`` says not to retry
+     │    └── LostClaim           a deliverer recorded an attempt on a message another one had taken over
+     └── DeliveryError(permanent, retry_after, unreachable, maybe_delivered)
+                                  a channel could not deliver one message; the fields say whether and
+                                  when to retry, and what the receiver may have got
 
 Messages name the file, line or key, and say how to fix the problem. They never contain secrets.
 """
@@ -45,13 +48,27 @@ class StoreError(ReminderError):
     """The SQLite store cannot be opened, migrated or written."""
 
 
+class LostClaim(StoreError):
+    """A deliverer recorded the result of sending a message it no longer held: its claim was taken over
+    (its lease expired while it was sending). The attempt is logged; the new holder owns the message."""
+
+
 class DeliveryError(ReminderError):
-    """A channel failed to deliver a message.
+    """A channel failed to deliver one message.
 
     ``permanent`` is True when retrying cannot help (a rejected address, a bad webhook token);
     transient failures (timeouts, 5xx, rate limits) leave it False so the outbox retries with backoff.
+    ``retry_after`` is how many seconds the server asked us to wait (HTTP Retry-After, a robot's rate
+    limit), or None. ``unreachable`` says nothing was sent because the endpoint could not be reached
+    (connection refused, login failed), so the other messages for it would fail the same way now.
+    ``maybe_delivered`` says the message went out and no verdict came back (a timeout after sending,
+    a connection lost after the data): the receiver may have it, and a retry carries the same key.
     """
 
-    def __init__(self, message: str, permanent: bool = False):
+    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None,
+                 unreachable: bool = False, maybe_delivered: bool = False):
         self.permanent = permanent
+        self.retry_after = retry_after
+        self.unreachable = unreachable
+        self.maybe_delivered = maybe_delivered
         super().__init__(message)

@@ -7,9 +7,9 @@ the JSON shapes that DESIGN.md fixes as contracts (``reminder deadline --json``,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 
 class DeadlineKind(StrEnum):
@@ -151,9 +151,10 @@ class Task:
 
 @dataclass(frozen=True)
 class Plan:
-    """A task-allocation plan as read from one document."""
+    """A task-allocation plan as read from one document; ``title`` is None when the document has no
+    title line (the plan is then known by its source's file name)."""
 
-    title: str
+    title: str | None
     plan_year: int
     issued: date | None
     source: str
@@ -186,3 +187,306 @@ class Message:
     text: str
     html: str | None = None
     markdown: str | None = None
+
+
+# --------------------------------------------------------------------------------------------------
+# The reminding flow: what the store holds and hands to the planner, the outbox, the templates and the
+# web pages. The store builds these from its rows; nothing passes raw rows between modules.
+
+@dataclass(frozen=True, repr=False)
+class Secret:
+    """A value read from the environment variable ``env`` (a password, a signing secret, a robot URL);
+    shown as *** everywhere, so no message, log line or repr can leak it."""
+
+    env: str
+    value: str
+
+    def reveal(self) -> str:
+        """The real value, for the one call that needs it (SMTP login, signing)."""
+        return self.value
+
+    def __repr__(self) -> str:
+        return f"Secret(env={self.env!r}, value='***')"
+
+    __str__ = __repr__
+
+
+MonthDay = tuple[int, int]
+"""A day of the year as (month, day), for dates that repeat every plan year: ``(12, 31)``."""
+
+
+class Stage(StrEnum):
+    """What a notice is about. Units hear about the first four; the last two go to the office digest."""
+
+    REMINDER = "reminder"      # N days before the due date
+    DUE = "due"                # on the due day
+    OVERDUE = "overdue"        # after the due day, repeating
+    CHECKIN = "checkin"        # ongoing work: a request for progress
+    ESCALATION = "escalation"  # overdue past the threshold: the office should act
+    SILENT = "silent"          # ongoing work without a report past the grace period
+
+    @property
+    def for_unit(self) -> bool:
+        return self in UNIT_STAGES
+
+
+UNIT_STAGES: tuple[Stage, ...] = (Stage.REMINDER, Stage.DUE, Stage.OVERDUE, Stage.CHECKIN)
+"""The stages a unit hears about. On one day a later one in this tuple wins over an earlier one."""
+
+OFFICE_STAGES: tuple[Stage, ...] = (Stage.ESCALATION, Stage.SILENT)
+
+MOST_URGENT_FIRST: tuple[Stage, ...] = (Stage.OVERDUE, Stage.DUE, Stage.REMINDER, Stage.CHECKIN)
+"""The order of the sections of a unit's notice, and which stage names its subject."""
+
+
+class Role(StrEnum):
+    LEAD = "lead"                # 牵头单位
+    RESPONSIBLE = "responsible"  # 责任单位, 配合单位 …
+
+
+class AssignmentStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+
+
+class ReportKind(StrEnum):
+    """What a unit (or the office for it) reported on an assignment."""
+
+    DONE = "done"          # finished: its notices stop
+    PROGRESS = "progress"  # progress made: check-ins and overdue repeats count from the report
+    REOPEN = "reopen"      # marked done by mistake
+
+
+class NoticeRoute(StrEnum):
+    """Where a stored notice went."""
+
+    QUEUED = "queued"          # a message in the outbox carries it
+    UNROUTABLE = "unroutable"  # the unit has no contact and there is no fallback channel
+    OFFICE = "office"          # an office-level notice, read by the digest only
+
+
+class MessageStatus(StrEnum):
+    PENDING = "pending"  # waiting for its next attempt (``next_attempt_at``)
+    SENDING = "sending"  # claimed by a deliverer
+    SENT = "sent"
+    DEAD = "dead"        # out of attempts, or refused for good: listed in the digest, `reminder retry` revives it
+
+
+class DeliveryOutcome(StrEnum):
+    """What one attempt to send a message came to, as the ``deliveries`` log records it."""
+
+    SENT = "sent"        # the receiver accepted it
+    FAILED = "failed"    # it did not get there (refused, unreachable)
+    UNKNOWN = "unknown"  # it went out and no verdict came back (a timeout after sending): it may have arrived
+
+
+@dataclass(frozen=True, order=True)
+class TaskRef:
+    """A task's stable reference, "<plan id>-<number>" ("1-17"): what people see (登记号) and type.
+
+    It stays valid when another plan is imported and when this plan is imported again, corrected.
+    """
+
+    plan_id: int
+    number: str
+
+    def __str__(self) -> str:
+        return f"{self.plan_id}-{self.number}"
+
+    @classmethod
+    def parse(cls, text: str) -> TaskRef | None:
+        """The ref written in ``text`` ("1-17", "2-2.1"), or None when it is not one (a bare number)."""
+        plan, dash, number = text.strip().partition("-")
+        return cls(int(plan), number) if dash and plan.isdigit() and number else None
+
+
+@dataclass(frozen=True)
+class DueDate:
+    """A task's effective due date: the working day it is really due, and the date the text gave.
+
+    A deadline that falls on a weekend or holiday moves to the next working day (DESIGN.md); ``written``
+    is the date before that move. ``inferred`` says the date was not written as such (no deadline: the
+    policy's default; or the year was inferred), so everything shown to people says so.
+    """
+
+    day: date
+    written: date
+    inferred: bool = False
+
+
+class DueRule(Protocol):
+    """How a task's effective due date is computed (``reminder.planner.DueDates``): the store calls it
+    for every task it writes. ``fingerprint`` changes whenever its answers could."""
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    def __call__(self, deadline: Deadline, plan_year: int,
+                 events: dict[str, date] | None = None) -> DueDate | None: ...
+
+
+@dataclass(frozen=True)
+class Policy:
+    """When notices go out and how delivery retries: the ``[policy]`` table, ``send_hour`` and ``timezone``.
+
+    Days are calendar days; sending happens on working days. ``default_due`` is the due date of a task
+    whose text gives none, as (month, day) of the plan year.
+    """
+
+    remind_days_before: tuple[int, ...] = (30, 7, 1)
+    overdue_repeat_days: int = 7
+    escalate_after_days: int = 14
+    checkin_every_days: int = 30
+    checkin_grace_days: int = 14
+    default_due: MonthDay = (12, 31)
+    max_attempts: int = 6
+    retry_base_seconds: int = 60
+    # Top-level keys of the config file, not of its [policy] table (the config reads them there).
+    send_hour: int = field(default=9, metadata={"toml": (), "toml_top": ("send_hour",)})
+    timezone: str = field(default="Asia/Shanghai", metadata={"toml": (), "toml_top": ("timezone",)})
+
+    def default_due_date(self, plan_year: int) -> date:
+        """The due date given to a task whose deadline text has none (kind ``none``)."""
+        month, day = self.default_due
+        return date(plan_year, month, day)
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """A task as the store holds it, with what a notice or a listing shows about its plan.
+
+    ``id`` is the row id, internal to the store; people see and type ``ref``. ``due`` is the effective
+    due date (None for ongoing and recurring work, and for a relative deadline before its event).
+    ``events`` holds the dates of the events relative deadlines count from (印发 -> 2021-07-01).
+    """
+
+    id: int
+    ref: TaskRef
+    plan_title: str
+    plan_year: int
+    section: tuple[str, ...]
+    text: str
+    deadline: Deadline
+    due: DueDate | None
+    units_text: str = ""
+    line: int | None = None
+    events: dict[str, date] = field(default_factory=dict)
+    removed: bool = False
+
+    @property
+    def number(self) -> str:
+        return self.ref.number
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One unit's share of one task: what the planner plans, the unit reports on and the office ranks.
+
+    ``created_at`` is when the import made it (check-ins of ongoing work count from there);
+    ``last_report_at`` is the latest done or progress report.
+    """
+
+    id: int
+    task: TaskRecord
+    unit: str
+    role: Role = Role.RESPONSIBLE
+    status: AssignmentStatus = AssignmentStatus.OPEN
+    created_at: datetime | None = None
+    done_at: datetime | None = None
+    last_report_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TaskListing:
+    """A task with its current assignments, as `reminder tasks` lists it. ``status`` is done when every
+    assignment the listing was asked about (all of them, or those of one unit) is done."""
+
+    task: TaskRecord
+    assignments: tuple[Assignment, ...]
+    status: AssignmentStatus
+
+
+@dataclass(frozen=True)
+class Notice:
+    """An item that should exist by now, the planner's output: one stage of one assignment.
+
+    ``key`` is unique (assignment, stage, dates), so storing it twice is a no-op and a changed deadline
+    gives new keys. ``due`` is the date this stage is about (a milestone's, a period's, the task's);
+    ``late`` says it should have gone out on an earlier day (the service was down).
+    """
+
+    key: str
+    assignment: Assignment
+    stage: Stage
+    fire_at: datetime
+    due: date | None
+    due_inferred: bool = False
+    late: bool = False
+    milestone: str | None = None
+    period: str | None = None
+
+    @property
+    def unit(self) -> str:
+        return self.assignment.unit
+
+
+@dataclass(frozen=True)
+class Route:
+    """One way to reach a unit or the office: one contact in the config.
+
+    ``id`` names that contact ("unit:县财政局:email", "unit:县财政局:webhook:0", "office:email",
+    "fallback:file") and stays the same while the config keeps it; the outbox stores it and delivery
+    finds the contact again by it, so no webhook URL (which carries a token) is stored. ``channel`` is the
+    channel kind (smtp, file, generic, dingtalk, wecom, feishu); ``destination`` is what people see: the
+    email addresses, the webhook's host, the folder.
+    """
+
+    id: str
+    channel: str
+    destination: str
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """A message in the outbox: the rendered notices of one unit (or the office's digest) for one route.
+
+    ``id`` and the delivery state are set once it is stored. ``text``, ``html`` and ``markdown`` are None
+    where they were not read (listings) or were dropped after ``retention_days``; the subject and the
+    delivery state are kept for ever.
+    """
+
+    key: str
+    unit: str
+    route: Route
+    subject: str
+    text: str | None
+    html: str | None = None
+    markdown: str | None = None
+    id: int | None = None
+    status: MessageStatus = MessageStatus.PENDING
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    created_at: datetime | None = None
+    sent_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class MessageListing:
+    """A stored message with the stages and task numbers of the notices it carries (`reminder notices`)."""
+
+    message: OutboxMessage
+    stages: tuple[str, ...]
+    tasks: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class UnitProgress:
+    """One unit's open and done assignments in one plan, and its latest report (`reminder status`)."""
+
+    plan_id: int
+    plan_title: str
+    unit: str
+    open: int
+    done: int
+    last_report_at: datetime | None

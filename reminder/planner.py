@@ -9,8 +9,9 @@ overdue notices, escalation, check-ins), each with the moment it fires, and retu
 * office-facing stages that have fired (escalation of overdue or silent assignments);
 * ``next_check_at``: when the next stage fires, so the store only hands us assignments with work due.
 
-Every item carries a unique key built from the assignment, stage and dates, so inserting the same
-item twice is a no-op and a changed deadline (a corrected plan) yields new keys.
+Every notice carries a unique key built from the day it fires, the assignment, the stage and the date
+it is about (``2021-11-08:a5:overdue:2021-11-01``), so inserting the same notice twice is a no-op and a
+changed deadline (a corrected plan) yields new keys.
 
 Stages fire on working days at the send hour. A due date on a holiday or weekend moves to the next
 working day; reminders N days before move back to the working day before, so they are never late.
@@ -18,78 +19,50 @@ working day; reminders N days before move back to the working day before, so the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from reminder.model import Deadline, DeadlineKind, Every, OffsetUnit
+from reminder.model import (
+    OFFICE_STAGES,
+    UNIT_STAGES,
+    Assignment,
+    AssignmentStatus,
+    Deadline,
+    DeadlineKind,
+    DueDate,
+    Every,
+    Notice,
+    OffsetUnit,
+    Policy,
+    Stage,
+)
 
-# Stages a unit hears about, and the office-only ones.
-REMINDER, DUE, OVERDUE, CHECKIN = "reminder", "due", "overdue", "checkin"
-ESCALATION, SILENT = "escalation", "silent"
-UNIT_STAGES = (REMINDER, DUE, OVERDUE, CHECKIN)
-OFFICE_STAGES = (ESCALATION, SILENT)
+if TYPE_CHECKING:
+    from reminder.workdays import Calendar
 
 PERIOD_MONTHS = {Every.YEAR: 12, Every.HALF_YEAR: 6, Every.QUARTER: 3, Every.MONTH: 1}
 
 
 @dataclass(frozen=True)
-class Policy:
-    """The scheduling part of the config (``[policy]``, ``send_hour``, ``timezone``)."""
-
-    remind_days_before: tuple[int, ...] = (30, 7, 1)
-    overdue_repeat_days: int = 7
-    escalate_after_days: int = 14
-    checkin_every_days: int = 30
-    checkin_grace_days: int = 14
-    default_due: date | None = None  # None: the plan year's last day
-    send_hour: int = 9
-    timezone: str = "Asia/Shanghai"
-
-
-@dataclass(frozen=True)
-class AssignmentState:
-    """What the planner needs to know about one task x unit, read from the store."""
-
-    assignment_id: int
-    task_id: int
-    unit: str
-    plan_year: int
-    deadline: Deadline
-    status: str = "open"                       # open | done
-    started_at: datetime | None = None         # when the assignment was imported
-    last_report_at: datetime | None = None     # latest progress or done report
-    events: dict[str, date] = field(default_factory=dict)  # event name -> date (relative deadlines)
-
-
-@dataclass(frozen=True)
-class Item:
-    """A notice that should exist: for the unit (UNIT_STAGES) or for the office digest."""
-
-    key: str
-    assignment_id: int
-    unit: str
-    stage: str
-    fire_at: datetime
-    due: date | None
-    due_inferred: bool
-    late: bool = False
-    milestone: str | None = None
-    period: str | None = None
-
-
-@dataclass(frozen=True)
 class Decision:
-    items: tuple[Item, ...]
+    """What should exist for one assignment by now, and when to look at it again (None: never, until
+    something changes it: a report, an event, a corrected plan)."""
+
+    notices: tuple[Notice, ...]
     next_check_at: datetime | None
 
 
 @dataclass(frozen=True)
 class _Target:
-    """One date a unit must meet: the due date, a milestone, or the end of a recurring period."""
+    """One date a unit must meet: the due date, a milestone, or the end of a recurring period.
+    ``due`` is a working day; ``written`` the date before it was moved off a rest day."""
 
     due: date
     inferred: bool
+    written: date | None = None
     milestone: str | None = None
     period: str | None = None
     start: date | None = None        # reminders before this day make no sense (a period's start)
@@ -98,121 +71,159 @@ class _Target:
 
 @dataclass(frozen=True)
 class _Stage:
-    stage: str
+    stage: Stage
     fire_on: date
-    target: _Target | None
+    target: _Target
 
 
-def plan_assignment(state: AssignmentState, policy: Policy, calendar, now: datetime) -> Decision:
-    """The items that should exist for ``state`` by ``now``, and when to look again."""
-    timed = [(s, _fire_at(s.fire_on, policy)) for s in _stages(state, policy, calendar, now)]
-    fired = [s for s, at in timed if at <= now]
-    pending = [at for s, at in timed if at > now]
-    items = []
+def plan_assignment(assignment: Assignment, policy: Policy, calendar: Calendar, now: datetime) -> Decision:
+    """The notices that should exist for ``assignment`` by ``now``, and when to look again."""
+    # A stage fires at the send hour of its day: it has fired by now when its day is this one or before.
+    today = _local_date(now, policy)
+    fired_until = today if _fire_at(today, policy) <= now else today - timedelta(days=1)
+    stages = _stages(assignment, policy, calendar, now)
+    fired = [s for s in stages if s.fire_on <= fired_until]
+    pending = min((s.fire_on for s in stages if s.fire_on > fired_until), default=None)
+    notices = []
     unit_fired = [s for s in fired if s.stage in UNIT_STAGES]
     if unit_fired:
         latest = max(unit_fired, key=lambda s: (s.fire_on, UNIT_STAGES.index(s.stage)))
-        items.append(_item(state, latest, policy, now))
-    items.extend(_item(state, s, policy, now) for s in fired if s.stage in OFFICE_STAGES)
-    next_at = min(pending, default=None)
-    return Decision(items=tuple(items), next_check_at=next_at)
+        notices.append(_notice(assignment, latest, policy, now))
+    notices.extend(_notice(assignment, s, policy, now) for s in fired if s.stage in OFFICE_STAGES)
+    return Decision(notices=tuple(notices), next_check_at=_fire_at(pending, policy) if pending else None)
 
 
-def effective_due(deadline: Deadline, plan_year: int, policy: Policy, calendar,
-                  events: dict[str, date] | None = None) -> tuple[date | None, bool]:
-    """The working day a task is really due, and whether that date was inferred."""
+def effective_due(deadline: Deadline, plan_year: int, policy: Policy, calendar: Calendar,
+                  events: dict[str, date] | None = None) -> DueDate | None:
+    """The one place a task's effective due date is computed: the working day its last date falls on
+    (a milestone plan's last step; the policy's default when the text gives none), the date as written,
+    and whether it was inferred. None when the task has no single date (ongoing, recurring, a relative
+    deadline whose event is not recorded yet)."""
+    if deadline.kind in (DeadlineKind.ONGOING, DeadlineKind.RECURRING):
+        return None
     targets = _targets_for_deadline(deadline, plan_year, policy, calendar, events or {})
     finals = [t for t in targets if t.nags_when_overdue] or targets
     if not finals:
-        return None, False
+        return None
     final = max(finals, key=lambda t: t.due)
-    return final.due, final.inferred
+    return DueDate(final.due, final.written or final.due, final.inferred)
+
+
+class DueDates:
+    """:func:`effective_due` bound to one policy and calendar: what the store calls for every task it
+    writes, so ``reminder tasks``, ``--due-before``, the digest and the notices show one date.
+
+    ``fingerprint`` changes when a task's effective date could (the policy's default due date, the
+    calendar's days); the store then recomputes the dates it holds.
+    """
+
+    def __init__(self, policy: Policy, calendar: Calendar):
+        self.policy = policy
+        self.calendar = calendar
+
+    def __call__(self, deadline: Deadline, plan_year: int, events: dict[str, date] | None = None) -> DueDate | None:
+        return effective_due(deadline, plan_year, self.policy, self.calendar, events)
+
+    @property
+    def fingerprint(self) -> str:
+        month, day = self.policy.default_due
+        return f"default {month:02}-{day:02}|{self.calendar.fingerprint}"
 
 
 # --- stages ---------------------------------------------------------------------------------------
 
-def _stages(state: AssignmentState, policy: Policy, calendar, now: datetime) -> list[_Stage]:
-    kind = state.deadline.kind
-    if kind is DeadlineKind.ONGOING or (kind is DeadlineKind.RECURRING and state.deadline.every in (None, Every.UNSPECIFIED)):
-        return [] if state.status == "done" else _checkin_stages(state, policy, calendar, now)
-    if state.status == "done" and kind is not DeadlineKind.RECURRING:
+def _stages(assignment: Assignment, policy: Policy, calendar: Calendar, now: datetime) -> list[_Stage]:
+    task = assignment.task
+    kind, done = task.deadline.kind, assignment.status is AssignmentStatus.DONE
+    if kind is DeadlineKind.ONGOING or (kind is DeadlineKind.RECURRING
+                                        and task.deadline.every in (None, Every.UNSPECIFIED)):
+        return [] if done else _checkin_stages(assignment, policy, calendar, now)
+    if done and kind is not DeadlineKind.RECURRING:
         return []
     stages: list[_Stage] = []
-    for target in _targets_for_deadline(state.deadline, state.plan_year, policy, calendar, state.events):
-        if kind is DeadlineKind.RECURRING and _reported_within(state, target):
+    for target in _targets_for_deadline(task.deadline, task.plan_year, policy, calendar, task.events):
+        if kind is DeadlineKind.RECURRING and _reported_within(assignment, target):
             continue
-        stages.extend(_target_stages(target, state, policy, calendar, now))
+        stages.extend(_target_stages(target, assignment, policy, calendar, now))
     return stages
 
 
-def _target_stages(target: _Target, state: AssignmentState, policy: Policy, calendar, now: datetime) -> list[_Stage]:
+def _target_stages(target: _Target, assignment: Assignment, policy: Policy, calendar: Calendar,
+                   now: datetime) -> list[_Stage]:
     stages = []
     for days in sorted(policy.remind_days_before, reverse=True):
         fire_on = calendar.previous_workday(target.due - timedelta(days=days))
         if target.start is None or fire_on >= target.start:
-            stages.append(_Stage(REMINDER, fire_on, target))
-    stages.append(_Stage(DUE, target.due, target))
+            stages.append(_Stage(Stage.REMINDER, fire_on, target))
+    stages.append(_Stage(Stage.DUE, target.due, target))
     if target.nags_when_overdue:
-        stages.extend(_overdue_stages(target, state, policy, calendar, now))
+        stages.extend(_overdue_stages(target, assignment, policy, calendar, now))
     return stages
 
 
-def _overdue_stages(target: _Target, state: AssignmentState, policy: Policy, calendar, now: datetime) -> list[_Stage]:
+def _overdue_stages(target: _Target, assignment: Assignment, policy: Policy, calendar: Calendar,
+                    now: datetime) -> list[_Stage]:
     """Overdue notices repeat from the due day, or from the unit's last report if it is later."""
     anchor = target.due
-    if state.last_report_at and state.last_report_at.date() > anchor:
-        anchor = state.last_report_at.date()
+    reported = assignment.last_report_at
+    if reported and reported.date() > anchor:
+        anchor = reported.date()
     interval = timedelta(days=max(1, policy.overdue_repeat_days))
     stages = []
-    k = 1
     today = _local_date(now, policy)
+    # Only the latest repeat that has fired and the next one count (the planner sends the latest stage
+    # reached), so start a couple of repeats before today instead of walking every one since the due
+    # day; step back while that one falls after yesterday (a long holiday can push a repeat forward).
+    k = max(1, (today - anchor).days // interval.days - 2)
+    while k > 1 and calendar.next_workday(anchor + k * interval) > today - timedelta(days=1):
+        k -= 1
     while True:
         fire_on = calendar.next_workday(anchor + k * interval)
-        stages.append(_Stage(OVERDUE, fire_on, target))
+        stages.append(_Stage(Stage.OVERDUE, fire_on, target))
         if fire_on > today:
             break  # one pending stage is enough to know when to look again
         k += 1
-    stages.append(_Stage(ESCALATION, calendar.next_workday(target.due + timedelta(days=policy.escalate_after_days)), target))
+    escalate_on = calendar.next_workday(target.due + timedelta(days=policy.escalate_after_days))
+    stages.append(_Stage(Stage.ESCALATION, escalate_on, target))
     return stages
 
 
-def _checkin_stages(state: AssignmentState, policy: Policy, calendar, now: datetime) -> list[_Stage]:
+def _checkin_stages(assignment: Assignment, policy: Policy, calendar: Calendar, now: datetime) -> list[_Stage]:
     """Ongoing work: a check-in every period since the last report; silence past grace escalates."""
-    start = (state.started_at or now).date()
-    anchor = max(start, state.last_report_at.date()) if state.last_report_at else start
+    start = (assignment.created_at or now).date()
+    reported = assignment.last_report_at
+    anchor = max(start, reported.date()) if reported else start
     every = timedelta(days=max(1, policy.checkin_every_days))
     today = _local_date(now, policy)
     stages = []
     k = 1
     while True:
         fire_on = calendar.next_workday(anchor + k * every)
-        stages.append(_Stage(CHECKIN, fire_on, _Target(due=anchor + k * every, inferred=False)))
+        stages.append(_Stage(Stage.CHECKIN, fire_on, _Target(due=anchor + k * every, inferred=False)))
         if fire_on > today:
             break
         k += 1
     silent_on = calendar.next_workday(anchor + every + timedelta(days=policy.checkin_grace_days))
-    stages.append(_Stage(SILENT, silent_on, _Target(due=anchor, inferred=False)))
+    stages.append(_Stage(Stage.SILENT, silent_on, _Target(due=anchor, inferred=False)))
     return stages
 
 
-def _reported_within(state: AssignmentState, target: _Target) -> bool:
+def _reported_within(assignment: Assignment, target: _Target) -> bool:
     """A recurring period is met when the unit reported (done or progress) after it began."""
-    reported = state.last_report_at.date() if state.last_report_at else None
+    reported = assignment.last_report_at.date() if assignment.last_report_at else None
     return reported is not None and target.start is not None and reported >= target.start
 
 
 # --- targets --------------------------------------------------------------------------------------
 
-def _targets_for_deadline(deadline: Deadline, plan_year: int, policy: Policy, calendar,
+def _targets_for_deadline(deadline: Deadline, plan_year: int, policy: Policy, calendar: Calendar,
                           events: dict[str, date]) -> list[_Target]:
     kind = deadline.kind
     if kind is DeadlineKind.FIXED:
         return _fixed_targets(deadline, calendar)
     if kind is DeadlineKind.NONE:
-        due = policy.default_due or date(plan_year, 12, 31)
-        if policy.default_due is not None and policy.default_due.year != plan_year:
-            due = policy.default_due.replace(year=plan_year)
-        return [_Target(due=calendar.next_workday(due), inferred=True)]
+        due = policy.default_due_date(plan_year)
+        return [_Target(due=calendar.next_workday(due), inferred=True, written=due)]
     if kind is DeadlineKind.RECURRING:
         return _recurring_targets(deadline, plan_year, calendar)
     if kind is DeadlineKind.RELATIVE:
@@ -220,18 +231,21 @@ def _targets_for_deadline(deadline: Deadline, plan_year: int, policy: Policy, ca
     return []
 
 
-def _fixed_targets(deadline: Deadline, calendar) -> list[_Target]:
+def _fixed_targets(deadline: Deadline, calendar: Calendar) -> list[_Target]:
     milestones = sorted(deadline.milestones, key=lambda m: m.due)
     if len(milestones) <= 1:
+        if deadline.due is None:
+            return []
         what = milestones[0].what if milestones else None
-        return [_Target(due=calendar.next_workday(deadline.due), inferred=deadline.inferred_year, milestone=what)]
+        return [_Target(due=calendar.next_workday(deadline.due), inferred=deadline.inferred_year, milestone=what,
+                        written=deadline.due)]
     last = len(milestones) - 1
     return [_Target(due=calendar.next_workday(m.due), inferred=deadline.inferred_year, milestone=m.what,
-                    nags_when_overdue=(i == last))
+                    nags_when_overdue=(i == last), written=m.due)
             for i, m in enumerate(milestones)]
 
 
-def _recurring_targets(deadline: Deadline, plan_year: int, calendar) -> list[_Target]:
+def _recurring_targets(deadline: Deadline, plan_year: int, calendar: Calendar) -> list[_Target]:
     """Every period of the plan year ends with a due date; weeks end on Friday."""
     if deadline.every is Every.WEEK:
         first = date(plan_year, 1, 1)
@@ -244,7 +258,7 @@ def _recurring_targets(deadline: Deadline, plan_year: int, calendar) -> list[_Ta
                                    nags_when_overdue=False))
             friday += timedelta(days=7)
         return targets
-    months = PERIOD_MONTHS.get(deadline.every, 12)
+    months = PERIOD_MONTHS.get(deadline.every, 12) if deadline.every else 12
     targets = []
     for start_month in range(1, 13, months):
         start = date(plan_year, start_month, 1)
@@ -255,7 +269,7 @@ def _recurring_targets(deadline: Deadline, plan_year: int, calendar) -> list[_Ta
     return targets
 
 
-def _relative_targets(deadline: Deadline, calendar, events: dict[str, date]) -> list[_Target]:
+def _relative_targets(deadline: Deadline, calendar: Calendar, events: dict[str, date]) -> list[_Target]:
     offset = deadline.offset
     if offset is None:
         return []
@@ -268,28 +282,39 @@ def _relative_targets(deadline: Deadline, calendar, events: dict[str, date]) -> 
         due = _add_months(event, offset.n)
     else:
         due = event + timedelta(days=offset.n)
-    return [_Target(due=calendar.next_workday(due), inferred=False)]
+    return [_Target(due=calendar.next_workday(due), inferred=False, written=due)]
 
 
-# --- items ----------------------------------------------------------------------------------------
+# --- notices ----------------------------------------------------------------------------------------
 
-def _item(state: AssignmentState, stage: _Stage, policy: Policy, now: datetime) -> Item:
+def _notice(assignment: Assignment, stage: _Stage, policy: Policy, now: datetime) -> Notice:
     target = stage.target
-    tag = target.period or (target.due.isoformat() if target else "-")
-    key = f"a{state.assignment_id}:{stage.stage}:{tag}:{stage.fire_on.isoformat()}"
+    tag = target.period or target.due.isoformat()
+    # The day it fires comes first: keys written by one tick are neighbours in the store's key index.
+    key = f"{stage.fire_on.isoformat()}:a{assignment.id}:{stage.stage}:{tag}"
     late = stage.fire_on < _local_date(now, policy)
-    return Item(key=key, assignment_id=state.assignment_id, unit=state.unit, stage=stage.stage,
-                fire_at=_fire_at(stage.fire_on, policy), due=target.due if target else None,
-                due_inferred=target.inferred if target else False, late=late,
-                milestone=target.milestone if target else None, period=target.period if target else None)
+    return Notice(key=key, assignment=assignment, stage=stage.stage, fire_at=_fire_at(stage.fire_on, policy),
+                  due=target.due, due_inferred=target.inferred, late=late, milestone=target.milestone,
+                  period=target.period)
 
 
 def _fire_at(day: date, policy: Policy) -> datetime:
-    return datetime.combine(day, time(policy.send_hour), tzinfo=ZoneInfo(policy.timezone))
+    """The moment a stage of ``day`` fires: the send hour, in the office's time zone."""
+    return _send_time(day, policy.send_hour, policy.timezone)
+
+
+@lru_cache(maxsize=8192)
+def _send_time(day: date, hour: int, zone: str) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=_zone(zone))
+
+
+@lru_cache(maxsize=16)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 def _local_date(now: datetime, policy: Policy) -> date:
-    return now.astimezone(ZoneInfo(policy.timezone)).date() if now.tzinfo else now.date()
+    return now.astimezone(_zone(policy.timezone)).date() if now.tzinfo else now.date()
 
 
 def _month_end(year: int, month: int) -> date:

@@ -12,36 +12,10 @@ raise (StrictUndefined) instead of printing nothing. A mistake in a user's templ
 ``ConfigError(key="templates")`` naming the file and line; one in a packaged template is a bug and
 raises Jinja's own error.
 
-Context shapes, fixed: the planner and the digest build exactly these.
-
-Unit notice (``render_unit``), all of one unit's items for one tick::
-
-    {"unit": str, "office": str, "now": datetime,
-     "items": [{
-        "stage": "reminder" | "due" | "overdue" | "checkin",
-        "plan_title": str, "task_number": str, "task_id": int,   # task_id: what `reminder tasks` shows
-        "text": str,                     # the requirement as written
-        "deadline_text": str,            # the deadline as written ("" when the plan gave none)
-        "due": date | None,              # the effective due date (moved off holidays)
-        "due_inferred": bool,            # the text gave no date or no year: the date is our guess
-        "days_left": int | None,         # >0 days until due, 0 due today, <0 days overdue
-        "late": bool,                    # should have gone out earlier (service was down)
-        "milestone": str | None,         # what is due now, for deadlines with several steps
-        "period": str | None,            # for recurring tasks: "2021年第3季度"
-     }]}
-
-Office digest (``render_digest``)::
-
-    {"office": str, "now": datetime,
-     "overdue":    [{"unit": str, "items": [item as above + "days_overdue": int, "escalated": bool]}],
-     "due_soon":   [item as above + "unit": str],
-     "silent":     [{"unit", "plan_title", "task_number", "text", "last_progress": date | None,
-                     "days_silent": int}],
-     "review":     [{"plan_title", "task_number", "deadline_text", "reason": str}],
-     "unroutable": [{"unit": str, "tasks": int}],
-     "failed":     [{"unit", "channel", "subject", "attempts": int, "last_error": str}]}
-
-In templates write ``group["items"]``, not ``group.items``: on a dict the latter is the method.
+Context shapes: the TypedDicts below (``UnitContext``, ``DigestContext``), built by :func:`unit_context`
+and :func:`digest_context`; a test renders every template from them. Items are grouped by stage here,
+once, so templates loop over ``sections`` instead of filtering ``items`` again and again. In templates
+``group.items`` is the key, not the dict method: the renderer looks keys up first.
 
 Jinja2 is imported inside ``Renderer`` so that importing this module (and ``reminder --help``) stays cheap.
 """
@@ -49,12 +23,14 @@ Jinja2 is imported inside ``Renderer`` so that importing this module (and ``remi
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from reminder.errors import ConfigError
+from reminder.model import MOST_URGENT_FIRST
 
 UNIT_TEMPLATES = ("unit.txt.j2", "unit.html.j2", "unit.md.j2")
 DIGEST_TEMPLATES = ("digest.txt.j2", "digest.html.j2", "digest.md.j2")
@@ -76,25 +52,165 @@ _FULL_WIDTH = {"-": "－", "+": "＋", "=": "＝", ".": "．", ")": "）"}
 
 @dataclass(frozen=True)
 class Rendered:
-    """One message in every form a channel may want; the channel picks what it can show."""
+    """One message in the forms its channels want: text always (it also sets the subject), HTML for
+    email and files, markdown for group robots; a form nobody asked for is None."""
 
     subject: str
     text: str
-    html: str
-    markdown: str
+    html: str | None
+    markdown: str | None
+
+
+ALL_FORMS = frozenset({"html", "markdown"})
+"""The forms besides text; ``render_unit`` and ``render_digest`` render those asked for."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Context shapes
+
+
+class UnitItem(TypedDict):
+    """One task in a unit's notice."""
+
+    stage: str                # "overdue" | "due" | "reminder" | "checkin"
+    plan_title: str
+    task_number: str          # the task's own number in its plan ("17", "2.1")
+    task_ref: str             # the stable reference people type (登记号): "<plan id>-<number>", "1-17"
+    text: str                 # the requirement as written
+    deadline_text: str        # the deadline as written ("" when the plan gave none)
+    due: date | None          # the effective (working-day) due date of this stage
+    due_inferred: bool        # the text gave no date or no year: the date is our guess
+    days_left: int | None     # >0 days until due, 0 due today, <0 days overdue; None for check-ins
+    late: bool                # should have gone out earlier (the service was down)
+    milestone: str | None     # what is due now, for deadlines with several steps
+    period: str | None        # for recurring tasks: "2021年第3季度"
+
+
+class StageSection(TypedDict):
+    """A unit's items of one stage."""
+
+    stage: str
+    items: list[UnitItem]
+
+
+class UnitContext(TypedDict):
+    """A unit's notice for one tick (``unit.*.j2``)."""
+
+    unit: str
+    office: str
+    now: datetime
+    items: list[UnitItem]          # every item, in section order
+    sections: list[StageSection]   # by stage, most urgent first; a stage without items has none
+    inferred_note: bool            # some item shows an inferred date: explain the mark
+    late_note: bool                # some item is sent late: explain 补发
+
+
+class OverdueItem(UnitItem):
+    days_overdue: int
+    escalated: bool           # overdue past escalate_after_days: the office should act
+
+
+class OverdueGroup(TypedDict):
+    unit: str
+    items: list[OverdueItem]  # the most overdue first, cut to a length a mail server accepts
+    total: int                # how many the unit has in all
+
+
+class DueSoonItem(UnitItem):
+    unit: str
+
+
+class SilentItem(TypedDict):
+    unit: str
+    plan_title: str
+    task_number: str
+    task_ref: str
+    text: str
+    last_progress: date | None
+    days_silent: int
+
+
+class ReviewItem(TypedDict):
+    plan_title: str
+    task_number: str
+    task_ref: str
+    deadline_text: str
+    reason: str
+
+
+class UnroutableUnit(TypedDict):
+    unit: str
+    tasks: int
+
+
+class FailedMessage(TypedDict):
+    unit: str
+    channel: str
+    subject: str
+    attempts: int
+    last_error: str
+
+
+class DigestTotals(TypedDict):
+    """Whole counts per section, before the lists were cut."""
+
+    overdue: int
+    due_soon: int
+    silent: int
+    review: int
+    unroutable: int
+    failed: int
+
+
+class DigestContext(TypedDict):
+    """The office's escalation digest (``digest.*.j2``)."""
+
+    office: str
+    now: datetime
+    overdue: list[OverdueGroup]
+    due_soon: list[DueSoonItem]
+    silent: list[SilentItem]
+    review: list[ReviewItem]
+    unroutable: list[UnroutableUnit]
+    failed: list[FailedMessage]
+    totals: DigestTotals
+    limit: int                # the most items a section lists
+    omitted_note: str         # what the cut left out ("逾期任务12项"), "" when nothing
+    inferred_note: bool       # some listed date was inferred: explain the mark
+    calendar_notes: list[str]  # years the working-day calendar does not know ("2027年节假日安排尚未载入，按周末计算")
 
 
 DIGEST_SECTIONS = {"overdue": "逾期任务", "due_soon": "近期到期", "silent": "未报送进展", "review": "需核对时限",
                    "unroutable": "无联系方式单位", "failed": "发送失败消息"}
 
 
-def with_digest_totals(context: dict) -> dict:
-    """Fill ``totals``, ``limit`` and ``omitted_note`` for the digest templates."""
-    shown = {"overdue": sum(len(group["items"]) for group in context["overdue"]),
-             **{key: len(context[key]) for key in DIGEST_SECTIONS if key != "overdue"}}
-    totals = {**shown, **context.get("totals", {})}
-    omitted = [f"{DIGEST_SECTIONS[k]}{totals[k] - shown[k]}项" for k in DIGEST_SECTIONS if totals[k] > shown[k]]
-    return {**context, "totals": totals, "limit": context.get("limit", 0), "omitted_note": "、".join(omitted)}
+def unit_context(unit: str, office: str, now: datetime, items: Sequence[UnitItem]) -> UnitContext:
+    """A unit's notice: its items grouped by stage, most urgent first, keeping their order within a stage."""
+    sections = [StageSection(stage=str(stage), items=[i for i in items if i["stage"] == stage])
+                for stage in MOST_URGENT_FIRST]
+    sections = [s for s in sections if s["items"]]
+    ordered = [i for s in sections for i in s["items"]]
+    return UnitContext(unit=unit, office=office, now=now, items=ordered, sections=sections,
+                       inferred_note=any(i["due_inferred"] and i["due"] for i in ordered),
+                       late_note=any(i["late"] for i in ordered))
+
+
+def digest_context(office: str, now: datetime, *, overdue: list[OverdueGroup], due_soon: list[DueSoonItem],
+                   silent: list[SilentItem], review: list[ReviewItem], unroutable: list[UnroutableUnit],
+                   failed: list[FailedMessage], totals: DigestTotals | None = None, limit: int = 0,
+                   calendar_notes: Sequence[str] = ()) -> DigestContext:
+    """The digest's context. ``totals`` (whole counts, when the lists were cut) default to the lists'
+    own lengths; ``omitted_note`` says what the cut left out."""
+    shown = DigestTotals(overdue=sum(len(g["items"]) for g in overdue), due_soon=len(due_soon),
+                         silent=len(silent), review=len(review), unroutable=len(unroutable), failed=len(failed))
+    totals = totals or shown
+    whole, listed = cast(dict[str, int], totals), cast(dict[str, int], shown)
+    omitted = [f"{title}{whole[k] - listed[k]}项" for k, title in DIGEST_SECTIONS.items() if whole[k] > listed[k]]
+    dated: list[UnitItem] = [i for g in overdue for i in g["items"]] + list(due_soon)
+    return DigestContext(office=office, now=now, overdue=overdue, due_soon=due_soon, silent=silent, review=review,
+                         unroutable=unroutable, failed=failed, totals=totals, limit=limit,
+                         omitted_note="、".join(omitted), inferred_note=any(i["due_inferred"] and i["due"] for i in dated),
+                         calendar_notes=list(calendar_notes))
 
 
 def packaged_dir() -> Path:
@@ -147,6 +263,21 @@ def _autoescape(name: str | None) -> bool:
     return name is not None and name.endswith((".html.j2", ".html"))
 
 
+def _environment_class() -> type:
+    """A Jinja environment for contexts made of dicts (the TypedDicts above): ``item.stage`` looks the key
+    up first. Jinja's default tries the attribute first, and on a dict that fails with an exception for
+    every field of every item, a third of the rendering time of a large notice."""
+    import jinja2
+
+    class ContextEnvironment(jinja2.Environment):
+        def getattr(self, obj: Any, attribute: str) -> Any:
+            if type(obj) is dict and attribute in obj:
+                return obj[attribute]
+            return super().getattr(obj, attribute)
+
+    return ContextEnvironment
+
+
 class Renderer:
     """Renders unit notices and the digest; ``user_dir`` (optional) overrides packaged templates."""
 
@@ -157,37 +288,39 @@ class Renderer:
         loaders = [jinja2.FileSystemLoader(packaged_dir())]
         if self.user_dir is not None:
             loaders.insert(0, jinja2.FileSystemLoader(self.user_dir))
-        self.env = jinja2.Environment(
+        self.env = _environment_class()(
             loader=jinja2.ChoiceLoader(loaders),
             undefined=jinja2.StrictUndefined,
             autoescape=_autoescape,
             trim_blocks=True,
             lstrip_blocks=True,
+            # Templates are not re-read while a Renderer lives: tick.shared_renderer makes a new one when
+            # a file in the user's folder changes, so no file is stat'ed for every message rendered.
+            auto_reload=False,
         )
         self.env.filters.update(date_cn=date_cn, md=md_escape, shorten=shorten)
 
-    def render_unit(self, context: dict) -> Rendered:
-        """One unit's notice for one tick (context shape in the module docstring)."""
-        return self._render_set(UNIT_TEMPLATES, context)
+    def render_unit(self, context: UnitContext, forms: Collection[str] = ALL_FORMS) -> Rendered:
+        """One unit's notice for one tick (see :func:`unit_context`), in text and the ``forms`` asked for."""
+        return self._render_set(UNIT_TEMPLATES, context, forms)
 
-    def render_digest(self, context: dict) -> Rendered:
-        """The office's escalation digest (context shape in the module docstring).
+    def render_digest(self, context: DigestContext, forms: Collection[str] = ALL_FORMS) -> Rendered:
+        """The office's escalation digest (see :func:`digest_context`)."""
+        return self._render_set(DIGEST_TEMPLATES, context, forms)
 
-        ``totals`` (whole counts per section, when the lists were cut to a length a mail server
-        accepts) defaults to the lists' own lengths; ``omitted_note`` says what was cut.
-        """
-        return self._render_set(DIGEST_TEMPLATES, with_digest_totals(context))
-
-    def _render_set(self, names: tuple[str, str, str], context: dict) -> Rendered:
-        """Render the text, HTML and markdown templates; the subject comes from the text one."""
+    def _render_set(self, names: tuple[str, str, str], context: UnitContext | DigestContext,
+                    forms: Collection[str]) -> Rendered:
+        """Render the text template and those of the ``forms`` asked for; the subject comes from the text."""
         import jinja2
 
         txt, html, md = names
+        values: dict[str, Any] = dict(context)
         try:
-            subject, text = self._subject_and_body(txt, context)
-            return Rendered(subject=subject, text=text.strip() + "\n",
-                            html=self.env.get_template(html).render(context),
-                            markdown=self.env.get_template(md).render(context).strip() + "\n")
+            subject, text = self._subject_and_body(txt, values)
+            return Rendered(
+                subject=subject, text=text.strip() + "\n",
+                html=self.env.get_template(html).render(values) if "html" in forms else None,
+                markdown=self.env.get_template(md).render(values).strip() + "\n" if "markdown" in forms else None)
         except jinja2.TemplateError as err:
             where = self._user_location(err)
             if where is None:
@@ -195,7 +328,7 @@ class Renderer:
             raise ConfigError(f"template {where}: {err.message}; fix it, or delete it to use the "
                               "packaged template", key="templates") from err
 
-    def _subject_and_body(self, name: str, context: dict) -> tuple[str, str]:
+    def _subject_and_body(self, name: str, context: dict[str, Any]) -> tuple[str, str]:
         """Render ``name`` once, reading its top-level ``subject`` as well as its output."""
         template = self.env.get_template(name)
         module = template.make_module(context)
@@ -239,44 +372,41 @@ def packaged_templates_check() -> None:
     renderer = Renderer()
     for rendered in (renderer.render_unit(sample_unit_context()),
                      renderer.render_digest(sample_digest_context())):
-        empty = [field for field, value in vars(rendered).items() if not value.strip()]
+        empty = [field for field, value in vars(rendered).items() if not (value or "").strip()]
         if empty:
             raise RuntimeError(f"packaged templates rendered empty {', '.join(empty)}: {rendered.subject!r}")
 
 
-def sample_item(stage: str, days_left: int | None, **changes: Any) -> dict:
+def sample_item(stage: str, days_left: int | None, **changes: Any) -> UnitItem:
     """A unit-notice item with every key set, for checks, previews and tests."""
     due = date(2021, 11, 1) if days_left is not None else None
-    item = {"stage": stage, "plan_title": "2021年县政务公开工作要点任务分工", "task_number": "6",
-            "task_id": 12, "text": "做好财政预决算信息公开，按规定公开部门预算、决算及“三公”经费",
-            "deadline_text": "10月底前", "due": due, "due_inferred": True, "days_left": days_left,
-            "late": False, "milestone": None, "period": None}
-    item.update(changes)
-    return item
+    item = UnitItem(stage=stage, plan_title="2021年县政务公开工作要点任务分工", task_number="6", task_ref="1-6",
+                    text="做好财政预决算信息公开，按规定公开部门预算、决算及“三公”经费", deadline_text="10月底前",
+                    due=due, due_inferred=True, days_left=days_left, late=False, milestone=None, period=None)
+    return cast(UnitItem, {**item, **changes})
 
 
-def sample_unit_context() -> dict:
+def sample_unit_context() -> UnitContext:
     """A unit notice touching every stage and every optional field."""
-    return {"unit": "县财政局", "office": "县政务公开办", "now": datetime(2021, 11, 15, 9, 0),
-            "items": [sample_item("overdue", -14, late=True),
-                      sample_item("due", 0, task_number="7", task_id=13, due_inferred=False,
-                                  milestone="制定实施方案"),
-                      sample_item("reminder", 7, task_number="8", task_id=14, period="2021年第4季度"),
-                      sample_item("checkin", None, task_number="9", task_id=15,
-                                  deadline_text="持续推进", due_inferred=False)]}
+    return unit_context("县财政局", "县政务公开办", datetime(2021, 11, 15, 9, 0), [
+        sample_item("overdue", -14, late=True),
+        sample_item("due", 0, task_number="7", task_ref="1-7", due_inferred=False, milestone="制定实施方案"),
+        sample_item("reminder", 7, task_number="8", task_ref="1-8", period="2021年第4季度"),
+        sample_item("checkin", None, task_number="9", task_ref="1-9", deadline_text="持续推进", due_inferred=False)])
 
 
-def sample_digest_context() -> dict:
+def sample_digest_context() -> DigestContext:
     """A digest with something in every section."""
-    overdue = sample_item("overdue", -14) | {"days_overdue": 14, "escalated": True}
-    return {"office": "县政务公开办", "now": datetime(2021, 11, 15, 16, 0),
-            "overdue": [{"unit": "县财政局", "items": [overdue]}],
-            "due_soon": [sample_item("reminder", 5, unit="县司法局")],
-            "silent": [{"unit": "县教育局", "plan_title": "2021年县政务公开工作要点任务分工",
-                        "task_number": "3", "text": "持续做好义务教育招生信息公开",
-                        "last_progress": None, "days_silent": 120}],
-            "review": [{"plan_title": "2021年县政务公开工作要点任务分工", "task_number": "11",
-                        "deadline_text": "适时", "reason": "时限无法识别"}],
-            "unroutable": [{"unit": "县档案馆", "tasks": 2}],
-            "failed": [{"unit": "县卫健委", "channel": "dingtalk", "subject": "【任务提醒】县卫健委…",
-                        "attempts": 5, "last_error": "errcode 310000: sign not match"}]}
+    overdue = OverdueItem(**sample_item("overdue", -14), days_overdue=14, escalated=True)
+    return digest_context(
+        "县政务公开办", datetime(2021, 11, 15, 16, 0),
+        overdue=[OverdueGroup(unit="县财政局", items=[overdue], total=1)],
+        due_soon=[DueSoonItem(**sample_item("reminder", 5), unit="县司法局")],
+        silent=[SilentItem(unit="县教育局", plan_title="2021年县政务公开工作要点任务分工", task_number="3",
+                           task_ref="1-3", text="持续做好义务教育招生信息公开", last_progress=None, days_silent=120)],
+        review=[ReviewItem(plan_title="2021年县政务公开工作要点任务分工", task_number="11", task_ref="1-11",
+                           deadline_text="适时", reason="时限无法识别")],
+        unroutable=[UnroutableUnit(unit="县档案馆", tasks=2)],
+        failed=[FailedMessage(unit="县卫健委", channel="dingtalk", subject="【任务提醒】县卫健委…", attempts=5,
+                              last_error="errcode 310000: sign not match")],
+        calendar_notes=["2027年节假日安排尚未载入，按周末计算"])

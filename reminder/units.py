@@ -16,19 +16,21 @@ from dataclasses import dataclass
 PLACEHOLDERS = {"", "-", "--", "—", "——", "/", "无", "暂无", "空"}
 
 # A clause ending in one of these names its units as leads ("区财政局牵头").
-LEAD_MARKERS = ("牵头负责", "牵头", "为牵头单位", "主办", "负总责")
+LEAD_MARKERS = ("分别牵头负责落实", "分别牵头落实", "牵头负责落实", "分别牵头负责", "牵头组织落实", "牵头落实",
+                "分别牵头", "牵头负责", "牵头", "为牵头单位", "主办", "负总责")
 # Trailing verbs that mark responsible or cooperating units; stripped from the names.
 RESPONSIBLE_SUFFIXES = (
     "按职能分工落实", "按职责分工落实", "按职责分工负责", "按职能分工负责", "分别负责", "共同负责",
-    "配合落实", "负责落实", "具体落实", "组织落实", "抓好落实", "落实", "负责", "配合", "参与", "协同", "实施",
+    "配合落实", "负责落实", "具体落实", "组织落实", "抓好落实", "参照落实", "分别落实", "共同落实", "参照执行",
+    "落实", "负责", "配合", "参与", "协同", "实施",
 )
 # Suffix words that say a unit only carries out or cooperates ("负责" alone says nothing either way).
-COOPERATING_WORDS = ("配合", "参与", "协同", "协助", "落实")
+COOPERATING_WORDS = ("配合", "参与", "协同", "协助", "落实", "参照")
 # "区民政局、农业农村局等有关部门" -> the named ones; the "and others" tail names no one we can reach.
 ETC_SUFFIX = re.compile(r"等(其他|其它)?(有关|相关)?(部门|单位|机构|科室)*$")
 # Labels that some plans write inside a cell ("牵头单位：县财政局").
 LEAD_LABEL = re.compile(r"^(牵头单位|牵头部门|牵头)[:：]")
-OTHER_LABEL = re.compile(r"^(责任单位|落实单位|配合单位|协办单位|责任部门|参与单位)[:：]")
+OTHER_LABEL = re.compile(r"^(责任单位|落实单位|配合单位|协办单位|责任部门|参与单位|配合部门|责任科室|负责科室|责任处室)[:：]")
 LEAD_NOTE = re.compile(r"[（(]牵头[）)]$")
 
 # Administrative-level prefixes that carry over a list: 区民政局、农业农村局 -> 区农业农村局.
@@ -36,7 +38,7 @@ ADMIN_PREFIXES = "区县市州省"
 # Words that begin with a prefix character but are not a prefix (市场监管局 is not 市 + 场监管局).
 NOT_PREFIXED = ("市场", "区域", "县域", "市政设施", "省际")
 
-_CLAUSE_SPLIT = "；;，,\n"
+_CLAUSE_SPLIT = "；;，,\n"  # "；" separates units like "、", and ends a marker's reach
 _ITEM_SPLIT = "、"
 _OPEN, _CLOSE = "（([【〔“", "）)]】〕”"
 
@@ -153,7 +155,9 @@ def _admin_prefix(name: str) -> str:
 
 def _split_top_level(text: str, separators: str) -> list[str]:
     """Split on separators that are not inside brackets: 各镇（街、园区） stays whole."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         if char in _OPEN:
             depth += 1
@@ -173,3 +177,70 @@ def _unique(names: list[str]) -> list[str]:
     for name in names:
         seen.setdefault(name, None)
     return list(seen)
+
+
+# ---- recognising unit text outside a unit column ------------------------------------------------
+
+# A note that puts a unit on every later task: "……，以下各项均由各区落实，不再一一列明". The note's own
+# words are never units; the named units join the tasks that follow it.
+FOLLOWING_NOTE = re.compile(
+    r"[，,；;]?\s*以下(?:各项|各条|所有|全部|任务|工作|事项|内容|重点)*(?:均|都|皆|全部)?由"
+    r"(?P<units>[^，,。；;（）()]{1,40}?)(?:分别)?(?:牵头)?(?:负责)?(?:落实|负责|实施|承担|完成|执行)"
+    r"(?:[，,；;]?\s*(?:不再|不)一一列(?:明|出|举))?[。；;]?"
+)
+# Endings of the names units have; a list whose items mostly end so is a unit list, not a sentence.
+UNIT_ENDINGS = ("局", "办", "委", "府", "院", "部", "中心", "室", "科", "处", "会", "队", "所", "站", "馆", "团",
+                "行", "司", "社", "校", "厅", "署", "组", "台", "单位", "部门", "机构", "街道", "镇", "乡", "区",
+                "县", "市", "园区", "公司", "集团", "网站", "办公室", "分局", "支队", "大队")
+# Words that end a line naming units and what they do ("市住建局牵头落实", "各区配合").
+UNIT_LINE_MARKERS = tuple(sorted(set(LEAD_MARKERS + RESPONSIBLE_SUFFIXES), key=len, reverse=True))
+MAX_UNIT_LIST = 80  # a unit list longer than this is a sentence that names units
+MAX_UNIT_NAME = 24
+
+
+def split_following_note(text: str) -> tuple[tuple[int, int] | None, str]:
+    """Find a "以下各项均由X落实" note: (its span in ``text``, the units it names) or (None, "")."""
+    found = FOLLOWING_NOTE.search(text)
+    if found is None:
+        return None, ""
+    return found.span(), found.group("units").strip()
+
+
+def looks_like_units(text: str) -> bool:
+    """True when ``text`` (normalised) reads as a list of units rather than a sentence or a date."""
+    text = text.strip(" 。.")
+    if not text or len(text) > MAX_UNIT_LIST or "。" in text or any(ch.isdigit() for ch in text):
+        return False
+    names = [_strip_suffixes(_strip_lead_marker(clause))
+             for clause in _split_top_level(text, _CLAUSE_SPLIT + _ITEM_SPLIT + " ")]
+    names = [_clean_name(_label_free(name)) for name in names]
+    names = [name for name in names if name and not is_placeholder(name)]
+    if not names or any(len(name) > MAX_UNIT_NAME for name in names):
+        return False
+    unit_like = sum(1 for name in names if is_group(name) or _bare(name).endswith(UNIT_ENDINGS))
+    return unit_like * 3 >= len(names) * 2
+
+
+def is_unit_line(text: str) -> bool:
+    """A line of a paragraph plan that only names units: a label (牵头单位：…) or a unit list that ends
+    with what the units do (市住建局牵头落实, 市文旅局、市体育局分别牵头落实)."""
+    text = text.strip(" 。.；;")
+    if LEAD_LABEL.match(text) or OTHER_LABEL.match(text):
+        return looks_like_units(_label_free(text)) or not _label_free(text)
+    return text.endswith(UNIT_LINE_MARKERS) and looks_like_units(text)
+
+
+def _label_free(text: str) -> str:
+    return OTHER_LABEL.sub("", LEAD_LABEL.sub("", text.strip()))
+
+
+def _strip_lead_marker(clause: str) -> str:
+    for word in LEAD_MARKERS:
+        if clause.endswith(word) and len(clause) > len(word):
+            return clause[: -len(word)]
+    return clause
+
+
+def _bare(name: str) -> str:
+    """A name without a closing bracket note: 各镇（街、园区） -> 各镇."""
+    return re.sub(r"[（(][^（）()]*[）)]$", "", name)

@@ -7,7 +7,7 @@ notices for 2001-2026; for later years it only *estimates* the statutory days, w
 and without the golden-week bridging, so we do not trust it there.
 
 For a year outside the covered range the calendar falls back to weekends only (Saturday and
-Sunday are rest days, every other day is a workday) and ``coverage_warning`` says so, so a
+Sunday are rest days, every other day is a workday) and ``coverage_note`` says so, so a
 person can add that year's schedule to ``[calendar]`` in the config. The State Council
 publishes next year's schedule in November; a library release may lag behind it, which is
 what the overrides are for. A year with any override date counts as covered: the operator
@@ -19,6 +19,7 @@ Pure: nothing here reads the clock.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
 
@@ -54,6 +55,52 @@ def _library_years() -> range:
     return range(min(known), max(known) + 1)
 
 
+# --- where each day comes from (issue 7: `reminder calendar`) ----------------------------------------
+
+CONFIG_SOURCE = "config [calendar]"
+
+
+@dataclass(frozen=True)
+class Day:
+    """A day the calendar treats specially: a rest day on a weekday, or a working weekend day (调休).
+    ``name`` says why (元旦, 春节, 调休上班); ``source`` where it comes from (the library, the config)."""
+
+    day: date
+    name: str
+    source: str
+
+
+@dataclass(frozen=True)
+class YearSchedule:
+    """What the calendar knows about one year: its statutory rest days and 调休 workdays, and whether the
+    year is covered at all (if not, only Saturdays and Sundays are rest days)."""
+
+    year: int
+    covered: bool
+    rest_days: tuple[Day, ...]
+    workdays: tuple[Day, ...]
+
+
+def library_source() -> str:
+    """How the library is named as a source: ``holidays 0.109``."""
+    import holidays
+
+    return f"holidays {holidays.__version__}"
+
+
+@cache
+def _library_names(year: int) -> dict[date, str]:
+    """The library's Chinese names of the year's rest days (元旦, 春节, 休息日（由 2026-01-04 调休）)."""
+    import holidays
+
+    return dict(holidays.China(years=year, language="zh_CN").items())
+
+
+def _workday_name(day: date, moved_to: dict[str, date]) -> str:
+    rest = moved_to.get(day.isoformat())
+    return f"调休上班（{rest.month}月{rest.day}日休息）" if rest else "调休上班"
+
+
 class Calendar:
     """Which days are working days in mainland China, with the operator's overrides on top.
 
@@ -86,18 +133,50 @@ class Calendar:
         """True when ``d``'s year has a known schedule; otherwise only weekends are rest days."""
         return d.year in self._covered
 
-    def coverage_warning(self, d: date) -> str | None:
-        """A message for people when ``d`` falls in a year without a known schedule, else None."""
-        if self.is_covered(d):
-            return None
-        years = self.covered_years
-        span = f"{years[0]}-{years[-1]}" if years else "no years"
-        return (
-            f"{d.year} is outside the working-day calendar (it knows {span}); for {d.year} only "
-            f"Saturdays and Sundays are treated as rest days, so statutory holidays and 调休 "
-            f"workdays are ignored. Add the State Council's {d.year} schedule to [calendar] "
-            f"extra_holidays / extra_workdays in the config, or upgrade the 'holidays' package."
-        )
+    # --- what this calendar knows (issue 7) ------------------------------------------------------
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever a day's status can: another ``holidays`` release, other overrides. The store
+        keeps the fingerprint its due dates were computed with, and recomputes them when it changes."""
+        import holidays
+
+        days = ",".join(sorted(d.isoformat() for d in self.extra_holidays)) + "|" + ",".join(
+            sorted(d.isoformat() for d in self.extra_workdays))
+        return f"holidays {holidays.__version__}|{days}"
+
+    def coverage_note(self, year: int) -> str | None:
+        """The short note people see (the digest, warnings) when ``year`` is not covered, else None."""
+        return None if year in self._covered else f"{year}年节假日安排尚未载入，按周末计算"
+
+    def uncovered(self, years: Iterable[int]) -> list[int]:
+        """Those of ``years`` without a known schedule, ascending."""
+        return sorted({y for y in years if y not in self._covered})
+
+    def schedule(self, year: int) -> YearSchedule:
+        """The statutory rest days (some fall on a weekend) and the 调休 workdays in force in ``year``,
+        each with its source; plain weekends and plain weekdays are left out."""
+        library = library_source()
+        names = _library_names(year) if year in self.library_years else {}
+        moved_to = {}  # 调休 workday -> the rest day it pays for, from names like 休息日（由 2026-01-04 调休）
+        for day, name in names.items():
+            for word in name.split("由 ")[1:]:
+                moved_to[word[:10]] = day
+        rest = [Day(d, names.get(d, "节假日"), library) for d in sorted(self._rest)
+                if d.year == year and d not in self.extra_workdays]
+        rest += [Day(d, "节假日", CONFIG_SOURCE) for d in sorted(self.extra_holidays) if d.year == year]
+        work = [Day(d, _workday_name(d, moved_to), library) for d in sorted(self._work)
+                if d.year == year and d not in self.extra_holidays]
+        work += [Day(d, "调休上班", CONFIG_SOURCE) for d in sorted(self.extra_workdays) if d.year == year]
+        return YearSchedule(year, year in self._covered, tuple(sorted(rest, key=lambda x: x.day)),
+                            tuple(sorted(work, key=lambda x: x.day)))
+
+    @property
+    def library_years(self) -> range:
+        """The years the ``holidays`` package holds a published schedule for."""
+        return _library_schedule()[0]
+
+    # --- days ---------------------------------------------------------------------------------------
 
     def is_workday(self, d: date) -> bool:
         """True when government offices work on ``d`` (调休 Saturdays included)."""

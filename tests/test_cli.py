@@ -129,7 +129,7 @@ def _dump(db_path):
         return None
     with sqlite3.connect(db_path) as conn:
         tables = [r[0] for r in conn.execute("select name from sqlite_master where type='table' order by name")]
-        return {t: conn.execute(f"select * from [{t}] order by rowid").fetchall() for t in tables}
+        return {t: sorted(conn.execute(f"select * from [{t}]").fetchall(), key=repr) for t in tables}
 
 
 def test_importing_several_files_shows_progress(db_path):

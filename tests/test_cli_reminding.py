@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from reminder.cli import cli
+from tests.conftest import invoke, write_config
 
 PLAN = ("某县2021年政务公开任务分工\n| 序号 | 具体任务 | 责任单位 | 完成时限 |\n"
         "| 1 | 任务甲。 | 县财政局 | 2021年9月30日前 |\n"
@@ -18,10 +19,10 @@ PLAN = ("某县2021年政务公开任务分工\n| 序号 | 具体任务 | 责任
 @pytest.fixture
 def env(tmp_path):
     (tmp_path / "plan.txt").write_text(PLAN, encoding="utf-8")
-    config = tmp_path / "config.toml"
-    config.write_text(f'database = "{tmp_path / "r.db"}"\nfallback_channel = "file"\n'
-                      f'[file]\ndir = "{tmp_path / "outbox"}"\n[policy]\nmax_attempts = 2\n', encoding="utf-8")
-    run = lambda *args: CliRunner().invoke(cli, ["--config", str(config), *args], catch_exceptions=False)
+    config = write_config(tmp_path, database=tmp_path / "r.db", policy={"max_attempts": 2})
+
+    def run(*args):
+        return invoke(config, *args)
     assert run("import", str(tmp_path / "plan.txt"), "--now", "2021-06-01T08:00").exit_code == 0
     return run, tmp_path
 
@@ -109,3 +110,30 @@ def test_units_import_prints_toml(env, tmp_path):
     result = run("units", "import", str(tmp_path / "units.csv"))
     assert result.exit_code == 0
     assert "[[units]]" in result.output and "cz@example.gov.cn" in result.output
+
+
+def test_units_import_write_appends_atomically_and_fails_with_a_message(tmp_path):
+    from tests.conftest import invoke
+
+    sheet = tmp_path / "units.csv"
+    sheet.write_text("单位名称,别名,邮箱\n县财政局,财政局,cz@example.gov.cn\n县审计局,,sj@example.gov.cn\n",
+                     encoding="utf-8")
+    config = tmp_path / "config.toml"
+    config.write_text('# 本县配置\ndatabase = "r.db"\n\n[[units]]\nname = "县审计局"\n', encoding="utf-8")
+    config.chmod(0o600)
+    result = invoke(config, "units", "import", str(sheet), "--write")
+    assert result.exit_code == 0 and "1 units added" in result.output and "县审计局" in result.output
+    text = config.read_text(encoding="utf-8")
+    assert text.startswith("# 本县配置\n") and text.count("[[units]]") == 2 and "cz@example.gov.cn" in text
+    assert (config.stat().st_mode & 0o777) == 0o600  # replaced, with its permissions kept
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".config.toml.")]  # no temporary left
+    # A config that is not TOML: a message and exit 1, the file untouched.
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[[units]\nname = \n", encoding="utf-8")
+    result = invoke(None, "--config", str(broken), "units", "import", str(sheet), "--write")
+    assert result.exit_code == 1 and "not valid TOML" in result.output and "Traceback" not in result.output
+    assert broken.read_text(encoding="utf-8") == "[[units]\nname = \n"
+    # A folder that does not exist: a message, exit 1.
+    result = invoke(None, "--config", str(tmp_path / "nowhere" / "config.toml"), "units", "import", str(sheet),
+                    "--write")
+    assert result.exit_code == 1 and "does not exist" in result.output

@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+from tests.conftest import write_config
+
 PLAN = ("某县2021年政务公开任务分工\n| 序号 | 具体任务 | 责任单位 | 完成时限 |\n"
         "| 1 | 任务甲。 | 县财政局 | 2021年9月30日前 |\n| 2 | 任务乙。 | 县审计局 | 持续推进 |\n")
 
@@ -18,9 +20,7 @@ PLAN = ("某县2021年政务公开任务分工\n| 序号 | 具体任务 | 责任
 @pytest.fixture
 def workdir(tmp_path):
     (tmp_path / "plan.txt").write_text(PLAN, encoding="utf-8")
-    (tmp_path / "config.toml").write_text(
-        f'database = "{tmp_path / "r.db"}"\nfallback_channel = "file"\n[file]\ndir = "{tmp_path / "outbox"}"\n',
-        encoding="utf-8")
+    write_config(tmp_path, database=tmp_path / "r.db")
     cli(tmp_path, "import", str(tmp_path / "plan.txt"), "--now", "2021-06-01T08:00")
     return tmp_path
 

@@ -11,9 +11,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reminder.config import UnitConfig, WebhookConfig, load_config, parse_unit
-from reminder.directory import Contacts, Directory
-from reminder.directory_import import import_units, merge_units, split_names, units_to_toml
+from reminder.config import load_config, parse_unit
+from reminder.directory import Contacts, Directory, UnitConfig, WebhookConfig
+from reminder.directory_import import (
+    import_units,
+    merge_units,
+    split_names,
+    units_to_toml,
+)
 from reminder.errors import InputError
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
@@ -242,3 +247,16 @@ def test_merge_appends_only_new_units_and_the_result_loads(tmp_path):
 def test_merge_with_nothing_new_leaves_the_text_alone():
     text = '[[units]]\nname = "区财政局"\n'
     assert merge_units(text, [UnitConfig("财政局", aliases=("区财政局",))]) == (text, ["财政局"])
+
+
+def test_the_directory_does_not_import_the_config():
+    """The unit entries live in the directory module; the config imports it, never the other way, not
+    even for type hints (that was a cycle)."""
+    import ast
+
+    import reminder.directory
+
+    tree = ast.parse(Path(reminder.directory.__file__).read_text(encoding="utf-8"))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert not {name for name in imported if name and name.endswith("config")}

@@ -8,6 +8,7 @@ full disk) are in ``test_faults_daemon.py``.
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 import subprocess
@@ -25,7 +26,16 @@ from reminder.digest import build_context
 from reminder.errors import StoreError
 from reminder.ingest import read_plan
 from reminder.tick import run_tick
-from tests.servers import HttpServer, Reply, SilentServer, SmtpServer, dingtalk_robot, free_port, generic_receiver
+from tests.conftest import write_config
+from tests.servers import (
+    HttpServer,
+    Reply,
+    SilentServer,
+    SmtpServer,
+    dingtalk_robot,
+    free_port,
+    generic_receiver,
+)
 
 TZ = ZoneInfo("Asia/Shanghai")
 # Tasks due 2021-09-30; on this day (a working day after the National Day holiday) each unit's due
@@ -42,13 +52,9 @@ def plan_text(units) -> str:
 
 def setup(tmp_path, units: dict[str, str], smtp_port: int | None = None, max_attempts: int = 6, env=None):
     """Config with ``units`` ({name: the body of its [[units]] table}), one task per unit, imported."""
-    smtp = (f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_port}\nsecurity = "none"\n'
-            f'from_addr = "reminder@{DOMAIN}"\ntimeout = 5\n') if smtp_port else ""
     tables = "".join(f'\n[[units]]\nname = "{name}"\n{body}\n' for name, body in units.items())
-    path = tmp_path / "config.toml"
-    path.write_text(f'database = "{tmp_path / "reminder.db"}"\nsend_hour = 9\n\n'
-                    f"[policy]\nmax_attempts = {max_attempts}\nretry_base_seconds = 60\n\n{smtp}{tables}",
-                    encoding="utf-8")
+    path = write_config(tmp_path, tables, top="send_hour = 9", fallback=False, smtp_port=smtp_port,
+                        smtp="timeout = 5\n", policy={"max_attempts": max_attempts, "retry_base_seconds": 60})
     config = load_config(path, env=env or {})
     (tmp_path / "plan.txt").write_text(plan_text(units), encoding="utf-8")
     db = store.open_db(config.database)
@@ -164,7 +170,7 @@ def test_misbehaving_webhooks_cost_bounded_time_and_do_not_hold_up_other_units(t
         # 10 s timeout this tick took over 20 s.
         assert elapsed < 6, f"the tick took {elapsed:.1f} s"
         status = {r["unit"]: r for r in messages(db)}
-        assert report.delivered == {"sent": 4, "retry": 5, "dead": 1}
+        assert report.delivered.as_dict() == {"sent": 4, "retry": 5, "dead": 1}
         # everyone else in the same tick got theirs, before and after the hung one
         assert {u for u, r in status.items() if r["status"] == "sent"} == {"县财政局", "县教育局", "县水务局", "县商务局"}
         assert len(smtp.handler.messages) == 1 and http.received("/ding") and http.received("/ok")
@@ -276,7 +282,7 @@ def test_a_tick_waits_for_a_short_lock_and_succeeds(tmp_path):
             report = run_tick(db, config, AFTER_DUE)
             waited = time.monotonic() - started
         assert waited >= 1.5  # it waited for the lock (busy timeout) instead of failing
-        assert report.messages == 1 and report.delivered["sent"] == 1 and len(smtp.handler.messages) == 1
+        assert report.messages == 1 and report.delivered.sent == 1 and len(smtp.handler.messages) == 1
 
 
 @pytest.mark.slow
@@ -292,3 +298,47 @@ def test_a_lock_outlasting_the_busy_timeout_is_a_clear_store_error_and_the_next_
     assert messages(impatient) == [] and impatient.execute("SELECT count(*) FROM notices").fetchone()[0] == 0
     report = run_tick(impatient, config, AFTER_DUE)  # the lock is gone: the same tick now goes through
     assert report.messages == 1
+
+
+def test_a_deliverer_whose_claim_was_taken_over_logs_the_attempt_and_stops(tmp_path, caplog):
+    """A deliverer that went quiet for longer than its lease finds, when it records a result, that
+    another deliverer took its messages over: the attempt is logged, the new holder's state is left
+    alone, and it sends nothing more."""
+    from reminder import delivery
+    from reminder.errors import LostClaim
+
+    config, db = setup(tmp_path, {u: "" for u in ("县财政局", "县审计局", "县教育局")})
+    config = dataclasses.replace(config, fallback_channel="file")
+    run_tick(db, config, AFTER_DUE, deliver=False)
+    claimed = store.claim_messages(db, AFTER_DUE, "slow")
+    assert len(claimed) == 3
+    store.acquire_lock(db, "deliverer", "slow", AFTER_DUE, 30)
+    # The standby takes the expired lease over and with it the slow one's claims, then claims them.
+    later = AFTER_DUE + timedelta(minutes=5)
+    assert store.acquire_lock(db, "deliverer", "standby", later, 30, reclaim_messages=True)
+    assert len(store.claim_messages(db, later, "standby")) == 3
+    with pytest.raises(LostClaim):
+        store.mark_sent(db, claimed[0].id, "slow", later)
+    [row] = messages(db, id=claimed[0].id)
+    assert (row["status"], row["claimed_by"]) == ("sending", "standby")  # the new holder's, untouched
+    assert [a["ok"] for a in attempts(db, claimed[0].id)] == [1]  # but the send is on record
+    # Through delivery: the takeover happens while the slow deliverer is about to send its first message.
+    store.release_claims(db, "standby")
+    outbox = tmp_path / "outbox"
+    before = len(list(outbox.glob("*.eml"))) if outbox.exists() else 0
+    taken = []
+
+    slow_at, standby_at = later + timedelta(minutes=1), later + timedelta(minutes=6)
+
+    def standby_takes_over() -> bool:
+        if not taken:  # the slow one's lease has expired by then: its claims pass to the standby
+            assert store.acquire_lock(db, "deliverer", "standby2", standby_at, 30, reclaim_messages=True)
+            taken.extend(store.claim_messages(db, standby_at, "standby2"))
+        return False
+
+    assert store.acquire_lock(db, "deliverer", "slow2", slow_at, 30)
+    counts = delivery.deliver_due(db, config, slow_at, "slow2", should_stop=standby_takes_over)
+    assert len(taken) == 3 and counts.sent == 0 and len(counts.lost_claims) == 1
+    assert len(list(outbox.glob("*.eml"))) == before + 1  # the one in flight went out, then it stopped
+    assert {r["claimed_by"] for r in messages(db)} == {"standby2"}
+    assert "no longer holds its claim" in caplog.text

@@ -138,11 +138,20 @@ def test_duplicate_task_numbers_are_refused_with_their_lines(tmp_path):
         read_plan(write(tmp_path, text))
 
 
-def test_table_without_task_numbers_is_refused(tmp_path):
+def test_table_without_task_numbers_is_numbered_in_document_order(tmp_path):
     text = ("某县2021年政务公开任务分工\n"
             "| 具体任务 | 责任单位 | 完成时限 |\n"
-            "| 任务甲。 | 县财政局 | 年底前 |\n")
-    with pytest.raises(InputError, match="no numbered tasks") as raised:
+            "| 任务甲。 | 县财政局 | 年底前 |\n"
+            "| 任务乙。 | 县审计局 | 6月底前 |\n")
+    plan = read_plan(write(tmp_path, text))
+    assert [(t.number, t.text, t.units) for t in plan.tasks] == [("1", "任务甲。", ("县财政局",)),
+                                                                ("2", "任务乙。", ("县审计局",))]
+    assert any("does not number its tasks" in w for w in plan.warnings)
+
+
+def test_a_header_with_no_task_under_it_is_refused(tmp_path):
+    text = "某县2021年政务公开任务分工\n| 具体任务 | 责任单位 | 完成时限 |\n"
+    with pytest.raises(InputError, match="no tasks under it") as raised:
         read_plan(write(tmp_path, text))
     assert "plan.txt" in str(raised.value)
 
@@ -187,14 +196,17 @@ def test_warnings_for_what_a_person_should_check(tmp_path):
     assert "task numbers jump from 3 to 5" in joined
 
 
-def test_traditional_characters_and_pinyin_annotations_are_normalised(tmp_path):
+def test_traditional_characters_are_kept_as_written_and_matched_normalised(tmp_path):
     text = ("某縣2021年政務公開任務分工\n"
             "| 序號 | 具體任務 | 責任單位 | 完成時限 |\n"
             "| 1 | 推進財政信息公開。 | 縣財政局、審計局 | 年底前 |\n"
             "| 2 | 做好區(qū)級網站建設。 | 區(qū)政務服務中心 | 長期堅持 |\n")
     plan = read_plan(write(tmp_path, text))
-    assert plan.tasks[0].units == ("县财政局", "县审计局")
-    assert plan.tasks[0].text == "推进财政信息公开。"
+    assert plan.tasks[0].units == ("县财政局", "县审计局")  # unit identities are normalised
+    assert plan.tasks[0].text == "推進財政信息公開。"  # what a person reads is as written
+    assert plan.tasks[0].units_text == "縣財政局、審計局"
+    assert plan.tasks[1].text == "做好區級網站建設。"  # pinyin a converter inserted is noise, not text
+    assert plan.tasks[1].deadline.text == "長期堅持"
     assert plan.tasks[1].units == ("区政务服务中心",)
     assert plan.tasks[1].deadline.kind is DeadlineKind.ONGOING
 

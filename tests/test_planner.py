@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from reminder.deadline import parse
-from reminder.planner import AssignmentState, Policy, effective_due, plan_assignment
+from reminder.model import Assignment, AssignmentStatus, Policy, TaskRecord, TaskRef
+from reminder.planner import effective_due, plan_assignment
 from reminder.workdays import Calendar
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -25,21 +24,23 @@ def days(start: date, end: date):
         start += timedelta(days=1)
 
 
-def run(state: AssignmentState, start: date, end: date, skip=(), policy=POLICY):
+def run(state: Assignment, start: date, end: date, skip=(), policy=POLICY):
     """Step the clock daily, keep every item's key once (the store's unique key), return them."""
     calendar = Calendar()
     seen = {}
     for day in days(start, end):
         if day in skip:
             continue
-        for item in plan_assignment(state, policy, calendar, at(day)).items:
+        for item in plan_assignment(state, policy, calendar, at(day)).notices:
             seen.setdefault(item.key, item)
     return list(seen.values())
 
 
-def state(text: str, **kw) -> AssignmentState:
-    return AssignmentState(assignment_id=1, task_id=6, unit="县财政局", plan_year=2021,
-                           deadline=parse(text, 2021), started_at=at(date(2021, 6, 1)), **kw)
+def state(text: str, status: str = "open", last_report_at=None, events=None) -> Assignment:
+    task = TaskRecord(id=6, ref=TaskRef(1, "6"), plan_title="2021年政务公开工作要点", plan_year=2021, section=(),
+                      text="做好财政预决算信息公开", deadline=parse(text, 2021), due=None, events=events or {})
+    return Assignment(id=1, task=task, unit="县财政局", status=AssignmentStatus(status),
+                      created_at=at(date(2021, 6, 1)), last_report_at=last_report_at)
 
 
 def test_due_on_saturday_moves_to_monday_and_every_stage_fires_once():
@@ -78,7 +79,7 @@ def test_ticking_twice_the_same_day_yields_the_same_keys():
     s = state("2021年10月30日前")
     first = plan_assignment(s, POLICY, calendar, at(date(2021, 11, 1), 9))
     second = plan_assignment(s, POLICY, calendar, at(date(2021, 11, 1), 17))
-    assert [i.key for i in first.items] == [i.key for i in second.items]
+    assert [i.key for i in first.notices] == [i.key for i in second.notices]
 
 
 def test_next_check_is_the_next_stage():
@@ -87,8 +88,8 @@ def test_next_check_is_the_next_stage():
 
 
 def test_none_deadline_uses_inferred_year_end():
-    due, inferred = effective_due(parse("按要求", 2021), 2021, POLICY, Calendar())
-    assert (due, inferred) == (date(2021, 12, 31), True)
+    due = effective_due(parse("按要求", 2021), 2021, POLICY, Calendar())
+    assert due is not None and (due.day, due.inferred) == (date(2021, 12, 31), True)
     items = run(state("按要求"), date(2021, 12, 1), date(2021, 12, 31))
     assert items and all(i.due_inferred for i in items)
 
@@ -121,7 +122,7 @@ def test_recurring_quarterly_due_at_each_quarter_end():
 def test_relative_deadline_waits_for_its_event():
     text = "印发后3个工作日内"
     waiting = plan_assignment(state(text), POLICY, Calendar(), at(date(2021, 9, 30)))
-    assert waiting.items == () and waiting.next_check_at is None
+    assert waiting.notices == () and waiting.next_check_at is None
     event = state(text, events={"印发": date(2021, 9, 29)})
     items = run(event, date(2021, 9, 29), date(2021, 10, 12))
     # 09-30, then the holiday, 10-08 and the 调休 Saturday 10-09: the third working day

@@ -409,8 +409,6 @@ def test_refuses_zip_declaring_a_huge_member(tmp_path):
 
 
 @pytest.mark.parametrize(("name", "content", "what"), [
-    ("plan.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "is a PDF"),
-    ("plan.docx", b"%PDF-1.4\n", "is a PDF"),
     ("scan.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "is a PNG image"),
     ("scan.jpg", b"\xff\xd8\xff\xe0\0\x10JFIF", "is a JPEG image"),
 ])
@@ -418,7 +416,14 @@ def test_refuses_unsupported_formats_listing_supported_ones(tmp_path, name, cont
     path = tmp_path / name
     path.write_bytes(content)
     message = refusal(path)
-    assert what in message and ".txt, .docx, .xlsx and .html" in message
+    assert what in message and ".txt, .docx, .xlsx, .xls, .html, .pdf" in message
+
+
+@pytest.mark.parametrize("name", ["plan.pdf", "plan.docx"])
+def test_a_damaged_pdf_is_refused_as_a_pdf(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n")
+    assert "is not a readable PDF" in refusal(path)
 
 
 def test_refuses_plain_zip(tmp_path):

@@ -12,7 +12,13 @@ import pytest
 
 from reminder import render
 from reminder.errors import ConfigError
-from reminder.render import Renderer, date_cn, md_escape, packaged_templates_check, shorten
+from reminder.render import (
+    Renderer,
+    date_cn,
+    md_escape,
+    packaged_templates_check,
+    shorten,
+)
 
 PLAN = "2021年县政务公开工作要点任务分工方案"
 NOW = datetime(2021, 11, 15, 9, 0)
@@ -22,7 +28,7 @@ SCRIPT = "<script>alert(1)</script>"
 def item(stage: str = "reminder", **changes) -> dict:
     """One unit-notice item; by default a fixed date that was written in full (not inferred)."""
     days_left = {"overdue": -14, "due": 0, "reminder": 7, "checkin": None}[stage]
-    base = {"stage": stage, "plan_title": PLAN, "task_number": "6", "task_id": 21,
+    base = {"stage": stage, "plan_title": PLAN, "task_number": "6", "task_ref": "3-6",
             "text": "做好财政预决算信息公开，按规定在县政府门户网站公开部门预算、决算及“三公”经费情况",
             "deadline_text": "2021年11月1日前", "due": date(2021, 11, 1), "due_inferred": False,
             "days_left": days_left, "late": False, "milestone": None, "period": None}
@@ -32,12 +38,12 @@ def item(stage: str = "reminder", **changes) -> dict:
 
 
 def unit_context(*items: dict, unit: str = "县财政局") -> dict:
-    return {"unit": unit, "office": "县人民政府办公室", "now": NOW, "items": list(items)}
+    return render.unit_context(unit, "县人民政府办公室", NOW, list(items))
 
 
 def digest_context(**sections) -> dict:
     empty = {"overdue": [], "due_soon": [], "silent": [], "review": [], "unroutable": [], "failed": []}
-    return {"office": "县人民政府办公室", "now": NOW} | empty | sections
+    return render.digest_context("县人民政府办公室", NOW, **(empty | sections))
 
 
 def overdue_item(days: int, escalated: bool, **changes) -> dict:
@@ -87,12 +93,12 @@ def test_a_stage_with_no_items_gets_no_section(renderer):
 # --- unit notice: what each item says -----------------------------------------------------------
 
 def test_item_shows_plan_number_text_deadline_and_due_date(renderer):
-    rendered = renderer.render_unit(unit_context(item("reminder", task_number="（三）5", task_id=42)))
+    rendered = renderer.render_unit(unit_context(item("reminder", task_number="（三）5", task_ref="4-（三）5")))
     for form, body in forms(rendered).items():
         assert f"《{PLAN}》第（三）5项" in body, form
         assert "2021年11月1日前" in body and "2021年11月1日" in body, form
         assert "距到期还有7天" in body, form
-        assert "42" in body, form
+        assert "4-（三）5" in body, form  # the 登记号: the stable reference every command takes
     assert "做好财政预决算信息公开，按规定在县政府门户网站公开部门预算、决算及“三公”经费情况" in rendered.text
 
 
@@ -128,7 +134,7 @@ def test_late_notices_are_marked(renderer):
     rendered = renderer.render_unit(unit_context(item("overdue", task_number="6", late=True),
                                                  item("reminder", task_number="8")))
     assert f"《{PLAN}》第6项（补发）" in rendered.text
-    assert f"第8项（补发）" not in rendered.text
+    assert "第8项（补发）" not in rendered.text
     assert "第6项<strong>（补发）</strong>" in rendered.html
     assert "第6项**（补发）" in rendered.markdown
     for form, body in forms(rendered).items():
@@ -249,10 +255,10 @@ def test_missing_context_key_raises(renderer):
 
 
 def test_missing_item_key_raises(renderer):
-    broken = item("reminder")
-    del broken["due_inferred"]
+    context = unit_context(item("reminder"))
+    del context["items"][0]["due_inferred"]
     with pytest.raises(jinja2.UndefinedError, match="due_inferred"):
-        renderer.render_unit(unit_context(broken))
+        renderer.render_unit(context)
 
 
 def test_user_template_overrides_one_and_the_rest_stay_packaged(tmp_path):
@@ -305,20 +311,21 @@ def test_autoescape_is_on_for_html_only(tmp_path):
 
 # --- digest -----------------------------------------------------------------------------------
 
-def full_digest() -> dict:
+def full_digest(inferred: bool = True) -> dict:
     return digest_context(
-        overdue=[{"unit": "县财政局", "items": [overdue_item(45, True, task_number="6", due_inferred=True,
+        overdue=[{"unit": "县财政局", "items": [overdue_item(45, True, task_number="6", due_inferred=inferred,
                                                              deadline_text="10月底前"),
-                                              overdue_item(3, False, task_number="12")]},
-                 {"unit": "县教育局", "items": [overdue_item(10, False, task_number="15")]}],
+                                              overdue_item(3, False, task_number="12")], "total": 2},
+                 {"unit": "县教育局", "items": [overdue_item(10, False, task_number="15")], "total": 1}],
         due_soon=[item("reminder", unit="县司法局", task_number="8", days_left=5),
                   item("reminder", unit="县卫健委", task_number="9", days_left=2),
                   item("due", unit="县医保局", task_number="10")],
-        silent=[{"unit": "县住建局", "plan_title": PLAN, "task_number": "18", "text": "持续做好保障性住房信息公开",
-                 "last_progress": date(2021, 8, 2), "days_silent": 105},
-                {"unit": "县民政局", "plan_title": PLAN, "task_number": "19", "text": "持续做好社会救助信息公开",
-                 "last_progress": None, "days_silent": 168}],
-        review=[{"plan_title": PLAN, "task_number": "22", "deadline_text": "适时", "reason": "时限无法识别，需人工核定"}],
+        silent=[{"unit": "县住建局", "plan_title": PLAN, "task_number": "18", "task_ref": "3-18",
+                 "text": "持续做好保障性住房信息公开", "last_progress": date(2021, 8, 2), "days_silent": 105},
+                {"unit": "县民政局", "plan_title": PLAN, "task_number": "19", "task_ref": "3-19",
+                 "text": "持续做好社会救助信息公开", "last_progress": None, "days_silent": 168}],
+        review=[{"plan_title": PLAN, "task_number": "22", "task_ref": "3-22", "deadline_text": "适时",
+                 "reason": "时限无法识别，需人工核定"}],
         unroutable=[{"unit": "县档案馆", "tasks": 3}],
         failed=[{"unit": "县卫健委", "channel": "dingtalk", "subject": "【任务提醒】县卫健委有1项政务公开任务即将到期",
                  "attempts": 5, "last_error": "errcode 310000: <sign not match>"}])
@@ -381,11 +388,7 @@ def test_empty_digest_sections_say_none(renderer):
 
 def test_digest_explains_inferred_dates_only_when_present(renderer):
     with_guess = renderer.render_digest(full_digest())
-    context = full_digest()
-    for group in context["overdue"]:
-        for entry in group["items"]:
-            entry["due_inferred"] = False
-    without = renderer.render_digest(context)
+    without = renderer.render_digest(full_digest(inferred=False))
     for form in ("text", "html", "markdown"):
         assert "系根据原文推定" in getattr(with_guess, form), form
         assert "推定" not in getattr(without, form), form
@@ -415,3 +418,40 @@ def test_importing_render_does_not_import_jinja2():
     code = "import sys, reminder.render; print('jinja2' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --- the context types ------------------------------------------------------------------------
+
+def _check_shape(value, kind) -> None:
+    """``value`` has exactly the keys the TypedDict ``kind`` declares, nested lists and dicts too."""
+    import typing
+
+    hints = typing.get_type_hints(kind)
+    assert set(value) == set(kind.__required_keys__) == set(hints), kind.__name__
+    for key, hint in hints.items():
+        inner = typing.get_args(hint)[0] if typing.get_origin(hint) is list else hint
+        if typing.is_typeddict(inner):
+            for element in (value[key] if typing.get_origin(hint) is list else [value[key]]):
+                _check_shape(element, inner)
+
+
+def test_every_template_renders_from_the_documented_context_types(tmp_path):
+    """The sample contexts are built from the TypedDicts and have exactly their keys; every packaged
+    template (the helpers through the ones that import them) renders from them, in every form."""
+    unit, digest = render.sample_unit_context(), render.sample_digest_context()
+    _check_shape(unit, render.UnitContext)
+    _check_shape(digest, render.DigestContext)
+    renderer = Renderer()
+    for rendered in (renderer.render_unit(unit), renderer.render_digest(digest)):
+        assert rendered.subject and rendered.text.strip() and rendered.html.strip() and rendered.markdown.strip()
+    env_names = set(renderer.env.list_templates())
+    assert set(render.PACKAGED_TEMPLATES) <= env_names
+    assert "登记号：1-7" in renderer.render_unit(unit).text  # the ref, not a row id
+    assert "2027年节假日安排尚未载入" in renderer.render_digest(digest).text
+
+
+def test_a_form_not_asked_for_is_not_rendered():
+    text_only = Renderer().render_unit(render.sample_unit_context(), forms=())
+    assert text_only.text and text_only.html is None and text_only.markdown is None
+    email = Renderer().render_unit(render.sample_unit_context(), forms={"html"})
+    assert email.html and email.markdown is None

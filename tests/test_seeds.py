@@ -113,3 +113,13 @@ def test_annual_report_is_refused():
     with pytest.raises(InputError, match="no task table found") as raised:
         read_plan(seed_path("004"))
     assert "004_" in str(raised.value)
+
+
+def test_annual_report_is_refused_by_the_cli_with_the_reason_and_exit_1():
+    from click.testing import CliRunner
+
+    from reminder.cli import cli
+
+    result = CliRunner().invoke(cli, ["parse", str(seed_path("004")), "--json"])
+    assert result.exit_code == 1
+    assert "no task table found" in result.output and "004_" in result.output

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import time
@@ -18,13 +17,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reminder import store
+from reminder.cli import import_summary
 from reminder.errors import StoreError
-from reminder.model import Deadline, DeadlineKind, Plan, Task
+from reminder.model import Deadline, DeadlineKind, Plan, Policy, Task
+from reminder.planner import DueDates
+from reminder.workdays import Calendar
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2021, 6, 1, 9, 0, tzinfo=SHANGHAI)
 LATER = NOW + timedelta(days=30)
-TABLES = ("plans", "tasks", "assignments", "progress", "events", "notices", "messages", "deliveries", "locks")
+TABLES = ("plans", "tasks", "assignments", "progress", "events", "notices", "messages", "message_notices", "settings",
+          "deliveries", "locks", "unit_links", "office_sessions")
+MIGRATIONS = ["0001_plans_tasks_assignments", "0002_events_notices_outbox_locks",
+              "0003_route_ids_message_links_outcomes", "0004_effective_due_dates", "0005_retention_and_time_ordered_notice_keys",
+              "0006_web_unit_links_and_office_sessions"]
 
 
 def task(number, due=date(2021, 9, 30), units=("区财政局",), leads=(), text=None, kind=None, inferred_year=False):
@@ -68,7 +74,7 @@ def db(db_path):
 
 def dump(db):
     """Every row of every table, to prove that something wrote nothing."""
-    return {t: db.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in TABLES}
+    return {t: sorted(db.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in TABLES}
 
 
 def assignment(db, number, unit, plan_id=1):
@@ -77,6 +83,14 @@ def assignment(db, number, unit, plan_id=1):
         "WHERE t.plan_id = ? AND t.number = ? AND a.unit = ?", [plan_id, str(number), unit]))
     assert len(rows) == 1, rows
     return rows[0]
+
+
+def refs(listings):
+    return [str(listing.task.ref) for listing in listings]
+
+
+def units(listing, role=None):
+    return [a.unit for a in listing.assignments if role is None or a.role == role]
 
 
 def hold_write_lock(path, seconds):
@@ -110,10 +124,10 @@ def test_open_sets_wal_busy_timeout_foreign_keys_and_records_the_schema(db):
     assert db.journal_mode == "wal"
     assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 10_000
     assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-    assert store.schema_version(db) == store.SCHEMA_VERSION == 2
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert store.schema_version(db) == store.SCHEMA_VERSION == len(MIGRATIONS)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     names = [r["name"] for r in db.query("SELECT name FROM _sqlite_migrations WHERE migration_set = 'reminder'")]
-    assert names == ["0001_plans_tasks_assignments", "0002_events_notices_outbox_locks"]
+    assert names == MIGRATIONS
     assert set(TABLES) <= set(db.table_names())
 
 
@@ -121,7 +135,7 @@ def test_reopening_applies_no_migration_twice_and_keeps_data(db_path):
     with store.open_db(db_path) as db:
         store.import_plan(db, V1, NOW)
     with store.open_db(db_path) as db:
-        assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 2
+        assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == len(MIGRATIONS)
         assert len(store.list_tasks(db)) == 4
 
 
@@ -129,13 +143,14 @@ def test_processes_opening_a_new_database_at_once_migrate_it_once(db_path):
     """Without one write lock around the migrations, the losers fail on "table plans already exists"."""
     code = ("import sys; from reminder.store import open_db, schema_version\n"
             "print(schema_version(open_db(sys.argv[1])))")
-    checkout = Path(store.__file__).parents[1]
+    checkout = Path(store.__file__).parents[2]
     procs = [subprocess.Popen([sys.executable, "-c", code, str(db_path)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, cwd=checkout) for _ in range(6)]
     results = [p.communicate(timeout=60) for p in procs]
-    assert [(p.returncode, out.strip()) for p, (out, _) in zip(procs, results)] == [(0, "2")] * 6, results
+    expected = [(0, str(len(MIGRATIONS)))] * 6
+    assert [(p.returncode, out.strip()) for p, (out, _) in zip(procs, results)] == expected, results
     with store.open_db(db_path) as db:
-        assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 2
+        assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == len(MIGRATIONS)
 
 
 def test_a_database_from_a_newer_reminder_is_refused(db_path):
@@ -175,7 +190,7 @@ def test_first_import_creates_plan_tasks_and_one_assignment_per_unit(db):
     assert roles == {("区财政局", "lead"), ("区民政局", "responsible")}
     # New assignments are due for a planner look at once.
     assert {r[0] for r in db.execute("SELECT next_check_at FROM assignments")} == {store.timestamp(NOW)}
-    assert report.summary_lines() == ["plan 1 2021年政务公开工作要点分工方案 (2021): created, 4 tasks, 6 assignments"]
+    assert import_summary(report) == ["plan 1 2021年政务公开工作要点分工方案 (2021): created, 4 tasks, 6 assignments"]
 
 
 def test_importing_the_same_plan_twice_writes_nothing(db):
@@ -186,7 +201,7 @@ def test_importing_the_same_plan_twice_writes_nothing(db):
     assert report.as_dict()["tasks_added"] == [] and report.as_dict()["tasks_changed"] == []
     assert db.conn.total_changes == changes
     assert dump(db) == before
-    assert report.summary_lines() == ["plan 1 2021年政务公开工作要点分工方案 (2021): unchanged"]
+    assert import_summary(report) == ["plan 1 2021年政务公开工作要点分工方案 (2021): unchanged"]
 
 
 def test_corrected_plan_updates_in_place_and_reports_what_changed(db):
@@ -211,7 +226,7 @@ def test_corrected_plan_updates_in_place_and_reports_what_changed(db):
     assert changed["2"].after["units"]["units"] == ["区教育局", "区医保局"]
     assert set(report.assignments_added) == {("2", "区医保局"), ("5", "区政务服务数据管理局")}
     assert set(report.assignments_removed) == {("2", "区卫健局"), ("3", "区司法局")}
-    lines = report.summary_lines()
+    lines = import_summary(report)
     assert "task 1: deadline 2021-09-30 -> 2021-11-30" in "\n".join(lines)
     assert "tasks removed: 3" in "\n".join(lines)
 
@@ -224,11 +239,11 @@ def test_corrected_plan_updates_in_place_and_reports_what_changed(db):
     assert notes == ["已完成"]
     # Removed rows are marked, not deleted, and leave the planner's list.
     assert assignment(db, 2, "区卫健局")["removed_at"] == store.timestamp(LATER)
-    assert store.get_task(db, "1-2")["units"] == ["区教育局", "区医保局"]
+    assert units(store.get_task(db, "1-2")) == ["区教育局", "区医保局"]
     assert json.loads(json.dumps(report.as_dict()))["tasks_removed"] == ["3"]
     gone = assignment(db, 3, "区司法局")
     assert gone["removed_at"] == store.timestamp(LATER) and gone["next_check_at"] is None
-    assert [t["number"] for t in store.list_tasks(db)] == ["5", "2", "1", "4"]
+    assert [t.task.number for t in store.list_tasks(db)] == ["5", "2", "1", "4"]
     # The moved deadline puts task 1's open assignments back before the planner.
     assert assignment(db, 1, "区财政局")["next_check_at"] == store.timestamp(LATER)
     assert db.execute("SELECT count(*) FROM plans").fetchone()[0] == 1
@@ -274,7 +289,7 @@ def test_a_failed_import_leaves_the_database_as_it_was(db):
     bad = plan(*V2.tasks, task(6, date(2021, 9, 1), kind="someday"))
     with pytest.raises(StoreError) as err:
         store.import_plan(db, bad, LATER)
-    assert "nothing was written" in str(err.value) and str(store._db_path(db)) in str(err.value)
+    assert "nothing was written" in str(err.value) and str(store.db_path(db)) in str(err.value)
     assert dump(db) == before
     assert not db.conn.in_transaction
 
@@ -356,7 +371,7 @@ def test_a_read_only_database_file_is_a_clear_error(db_path):
     finally:
         _make_writable(db_path)
     with store.open_db(db_path) as db:
-        assert [t["number"] for t in store.list_tasks(db)] == ["1", "2", "3", "4"]
+        assert [t.task.number for t in store.list_tasks(db)] == ["1", "2", "3", "4"]
 
 
 def test_a_full_disk_is_a_clear_error_and_writes_nothing(db):
@@ -388,40 +403,43 @@ def two_plans(db):
 
 def test_list_tasks_filters_by_unit_exactly_or_by_substring(two_plans):
     exact = store.list_tasks(two_plans, unit="区财政局")
-    assert [t["id"] for t in exact] == ["1-1"]  # not 区财政局某科
-    assert exact[0]["units"] == ["区财政局", "区民政局"] and exact[0]["lead_units"] == ["区财政局"]
-    assert [t["id"] for t in store.list_tasks(two_plans, unit="财政")] == ["2-1", "1-1", "2-2"]
+    assert refs(exact) == ["1-1"]  # not 区财政局某科
+    assert units(exact[0]) == ["区财政局", "区民政局"] and units(exact[0], role="lead") == ["区财政局"]
+    assert refs(store.list_tasks(two_plans, unit="财政")) == ["2-1", "1-1", "2-2"]
     assert store.list_tasks(two_plans, unit="外交部") == []
 
 
 def test_list_tasks_filters_by_due_kind_and_plan(two_plans):
-    assert [t["id"] for t in store.list_tasks(two_plans, due_before=date(2021, 9, 30))] == ["2-7", "2-1", "1-1"]
-    assert [t["id"] for t in store.list_tasks(two_plans, kind="ongoing")] == ["1-4"]
-    assert [t["id"] for t in store.list_tasks(two_plans, plan=2, kind="fixed")] == ["2-7", "2-1"]
-    assert [t["id"] for t in store.list_tasks(two_plans, plan=1)] == ["1-1", "1-2", "1-3", "1-4"]
-    assert [t["id"] for t in store.list_tasks(two_plans, plan="榕江", kind="none")] == ["2-2"]
-    assert [t["id"] for t in store.list_tasks(two_plans, plan="2", kind="none")] == ["2-2"]
+    assert refs(store.list_tasks(two_plans, due_before=date(2021, 9, 30))) == ["2-7", "2-1", "1-1"]
+    assert refs(store.list_tasks(two_plans, kind="ongoing")) == ["1-4"]
+    assert refs(store.list_tasks(two_plans, plan=2, kind="fixed")) == ["2-7", "2-1"]
+    assert refs(store.list_tasks(two_plans, plan=1)) == ["1-1", "1-2", "1-3", "1-4"]
+    assert refs(store.list_tasks(two_plans, plan="榕江", kind="none")) == ["2-2"]
+    assert refs(store.list_tasks(two_plans, plan="2", kind="none")) == ["2-2"]
     assert store.list_tasks(two_plans, plan="淮南") == []
 
 
 def test_list_tasks_marks_inferred_dates_and_status(two_plans):
-    by_id = {t["id"]: t for t in store.list_tasks(two_plans)}
-    assert (by_id["2-2"]["kind"], by_id["2-2"]["due"], by_id["2-2"]["inferred"]) == ("none", "2021-12-31", True)
-    assert by_id["2-7"]["inferred"] is True and by_id["1-1"]["inferred"] is False
-    assert by_id["1-4"]["due"] is None and by_id["1-1"]["deadline_text"] == "2021-09-30前"
+    by_id = {str(t.task.ref): t.task for t in store.list_tasks(two_plans)}
+    assert (by_id["2-2"].deadline.kind, by_id["2-2"].due.day, by_id["2-2"].due.inferred) == (
+        "none", date(2021, 12, 31), True)
+    assert by_id["2-7"].due.inferred is True and by_id["1-1"].due.inferred is False
+    assert by_id["1-4"].due is None and by_id["1-1"].deadline.text == "2021-09-30前"
     two_plans.execute("UPDATE assignments SET status = 'done' WHERE unit = '区财政局'")
-    assert store.list_tasks(two_plans, unit="区财政局")[0]["status"] == "done"
-    assert store.get_task(two_plans, "1-1")["status"] == "open"  # 区民政局 has not finished
+    assert store.list_tasks(two_plans, unit="区财政局")[0].status == "done"
+    assert store.get_task(two_plans, "1-1").status == "open"  # 区民政局 has not finished
 
 
 def test_default_due_for_tasks_without_deadline_follows_the_policy(db):
-    store.import_plan(db, plan(task(1, None)), NOW, default_due=date(2021, 11, 30))
-    assert store.get_task(db, "1")["due"] == "2021-11-30"
+    rule = DueDates(Policy(default_due=(11, 30)), Calendar())
+    store.import_plan(db, plan(task(1, None)), NOW, due_dates=rule)
+    due = store.get_task(db, "1").task.due
+    assert (due.day, due.written, due.inferred) == (date(2021, 11, 30), date(2021, 11, 30), True)
 
 
 def test_get_task_by_id_or_unambiguous_number(two_plans):
-    assert store.get_task(two_plans, "2-7")["text"] == "任务7的要求"
-    assert store.get_task(two_plans, "7")["id"] == "2-7"
+    assert store.get_task(two_plans, "2-7").task.text == "任务7的要求"
+    assert str(store.get_task(two_plans, "7").task.ref) == "2-7"
     with pytest.raises(StoreError) as err:
         store.get_task(two_plans, "1")
     assert "1-1" in str(err.value) and "2-1" in str(err.value)
@@ -431,7 +449,7 @@ def test_get_task_by_id_or_unambiguous_number(two_plans):
 
 def test_list_plans_counts_current_tasks(two_plans):
     store.import_plan(two_plans, V2, LATER)
-    assert [(p["id"], p["tasks"]) for p in store.list_plans(two_plans)] == [(1, 4), (2, 3)]
+    assert [(p.id, p.tasks) for p in store.list_plans(two_plans)] == [(1, 4), (2, 3)]
 
 
 @pytest.mark.parametrize("filters", [
@@ -439,7 +457,7 @@ def test_list_plans_counts_current_tasks(two_plans):
 ])
 def test_filtered_queries_use_indexes(db, filters):
     args = {"units": None, "due_before": None, "kind": None, "plans": None, "include_removed": False} | filters
-    sql, params = store._list_tasks_sql(**args)
+    sql, params = store.list_tasks_sql(**args)
     plan_rows = [r[3] for r in db.execute("EXPLAIN QUERY PLAN " + sql, params)]
     assert not [r for r in plan_rows if r.startswith(("SCAN t", "SCAN a"))], plan_rows
 
@@ -466,7 +484,7 @@ versions = st.lists(
 
 def current_state(db):
     return sorted(
-        (t["number"], t["kind"], t["due"], t["text"], tuple(t["units"]), tuple(t["lead_units"]))
+        (t.task.number, t.task.deadline.kind, t.task.due, t.task.text, tuple(units(t)), tuple(units(t, role="lead")))
         for t in store.list_tasks(db))
 
 

@@ -3,19 +3,18 @@ real SMTP server (aiosmtpd) and robots to a real local HTTP server that checks s
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
-
-import pytest
 
 from reminder import store
 from reminder.config import load_config
 from reminder.digest import build_context, run_digest
 from reminder.ingest import read_plan
 from reminder.tick import run_tick
-from tests.conftest import seed_path
+from tests.conftest import seed_path, write_config
 from tests.servers import HttpServer, Reply, SmtpServer, dingtalk_robot, feishu_robot
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -33,46 +32,16 @@ def days(start: date, end: date, skip=()):
         start += timedelta(days=1)
 
 
-def write_config(tmp_path, smtp_port=None, extra="", fallback=True):
-    smtp = f"""
-[smtp]
-host = "127.0.0.1"
-port = {smtp_port}
-security = "none"
-from_addr = "reminder@rongjiang.example"
-from_name = "榕江县政务公开办"
-""" if smtp_port else ""
-    text = f"""
-database = "{tmp_path / 'reminder.db'}"
-send_hour = 9
-{'fallback_channel = "file"' if fallback else ''}
-
-[policy]
-remind_days_before = [30, 7, 1]
-overdue_repeat_days = 7
-escalate_after_days = 14
-max_attempts = 3
-retry_base_seconds = 60
-
-[office]
-name = "榕江县政务公开办"
-emails = ["office@rongjiang.example"]
-
-[file]
-dir = "{tmp_path / 'outbox'}"
-{smtp}
-[[units]]
-name = "县财政局"
-emails = ["{FINANCE}"]
-{extra}
-"""
-    path = tmp_path / "config.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+POLICY = {"remind_days_before": "[30, 7, 1]", "overdue_repeat_days": 7, "escalate_after_days": 14,
+          "max_attempts": 3, "retry_base_seconds": 60}
 
 
-def setup(tmp_path, env=None, **kw):
-    config = load_config(write_config(tmp_path, **kw), env=env or {})
+def setup(tmp_path, env=None, smtp_port=None, extra="", fallback=True):
+    tables = (f'[office]\nname = "榕江县政务公开办"\nemails = ["office@rongjiang.example"]\n\n'
+              f'[[units]]\nname = "县财政局"\nemails = ["{FINANCE}"]\n{extra}')
+    path = write_config(tmp_path, tables, top="send_hour = 9", fallback=fallback, smtp_port=smtp_port,
+                        smtp='from_name = "榕江县政务公开办"\n', policy=POLICY)
+    config = load_config(path, env=env or {})
     db = store.open_db(config.database)
     store.import_plans(db, [read_plan(seed_path("002"))], at(date(2021, 6, 1), 8))
     return config, db
@@ -101,7 +70,7 @@ def test_stepping_through_the_year_sends_each_stage_once_and_done_stops_it(tmp_p
             if day in (date(2021, 11, 10), date(2021, 11, 16)):
                 digests[day] = build_context(db, config, at(day, 16))
             if day == date(2021, 11, 20):
-                store.record_progress(db, store.find_assignment(db, "6", "县财政局")["id"], "done", "已公开", at(day, 11))
+                store.record_progress(db, store.find_assignment(db, "6", "县财政局").id, "done", "已公开", at(day, 11))
         mails = mails_to(smtp, FINANCE)
     stages = [(n["stage"], n["fire_at"][:10]) for n in finance_notices(db)]
     # due 2021-10-30 is a Saturday: effectively Monday 2021-11-01 (fire times are 09:00 Beijing = 01:00 UTC)
@@ -180,7 +149,7 @@ webhooks = [{{ kind = "dingtalk", url = "{http.url('/errcode')}?access_token=t2"
             run_tick(db, config, now + timedelta(minutes=minutes))
         assert http.received("/ding") and http.received("/feishu")
         assert len(http.received("/broken")) == 3 and len(http.received("/errcode")) == 3  # max_attempts
-    statuses = {(m["unit"], m["status"]) for m in store.list_messages(db)}
+    statuses = {(m.message.unit, m.message.status) for m in store.list_messages(db)}
     assert ("县政府办公室", "sent") in statuses and ("县公安局", "sent") in statuses
     assert ("县卫生健康局", "dead") in statuses and ("县司法局", "dead") in statuses
     attempts = [dict(r) for r in db.query(
@@ -199,15 +168,15 @@ def test_unit_without_contact_is_unroutable_in_the_digest_and_inferred_dates_are
                     "| 1 | 做好某项工作。 | 县财政局 | 按要求 |\n", encoding="utf-8")
     store.import_plans(db, [read_plan(plan)], at(date(2021, 6, 1), 8))
     report = run_tick(db, config, at(date(2021, 12, 31)), dry_run=True)
-    finance = [p for p in report.preview if p["unit"] == "县财政局"]
-    assert finance and "推定" in finance[0]["text"]
+    finance = [p for p in report.preview if p.unit == "县财政局"]
+    assert finance and "推定" in finance[0].text
     run_tick(db, config, at(date(2021, 7, 1)))
     unroutable = {u["unit"] for u in build_context(db, config, at(date(2021, 7, 1), 16))["unroutable"]}
     assert "县政府办公室" in unroutable and "县财政局" not in unroutable
     routes = {r["route"] for r in db.query("SELECT route FROM notices WHERE unit = '县政府办公室'")}
     assert routes == {"unroutable"}
     summary = run_digest(db, config, at(date(2021, 7, 1), 16), dry_run=True)
-    assert "县政府办公室" in summary["text"] and summary["unroutable"] > 0
+    assert "县政府办公室" in summary.text and summary.totals["unroutable"] > 0
 
 
 def test_a_large_digest_is_cut_to_a_size_mail_servers_accept_and_says_what_it_left_out(tmp_path):
@@ -223,5 +192,48 @@ def test_a_large_digest_is_cut_to_a_size_mail_servers_accept_and_says_what_it_le
     shown = sum(len(g["items"]) for g in context["overdue"])
     assert context["totals"]["overdue"] >= 300 and shown == digest.SECTION_LIMIT
     assert all(len(g["items"]) <= digest.PER_UNIT_LIMIT for g in context["overdue"])
-    assert f"逾期任务{context['totals']['overdue'] - shown}项" in summary["text"]
-    assert summary["subject"].startswith(f"【政务公开任务督办】2021年12月1日：逾期{context['totals']['overdue']}项")
+    assert f"逾期任务{context['totals']['overdue'] - shown}项" in summary.text
+    assert summary.subject.startswith(f"【政务公开任务督办】2021年12月1日：逾期{context['totals']['overdue']}项")
+
+
+def test_a_tick_in_small_chunks_writes_what_one_big_chunk_does_and_one_message_per_unit(tmp_path, monkeypatch):
+    from reminder import tick
+
+    def outcome(folder, chunk):
+        folder.mkdir()
+        monkeypatch.setattr(tick, "CHUNK_ASSIGNMENTS", chunk)
+        config, db = setup(folder)
+        report = run_tick(db, config, at(date(2021, 12, 1)), deliver=False)
+        notices = sorted(tuple(r) for r in db.execute("SELECT key, unit, stage, route FROM notices"))
+        per_unit = dict(db.execute("SELECT unit, count(*) FROM messages GROUP BY unit").fetchall())
+        links = db.execute("SELECT count(*) FROM message_notices").fetchone()[0]
+        return report, notices, per_unit, links
+
+    small = outcome(tmp_path / "small", 3)
+    whole = outcome(tmp_path / "whole", 1_000_000)
+    assert small[0].checked == whole[0].checked > 50 and small[0].messages == whole[0].messages
+    assert small[1:] == whole[1:]
+    assert set(small[2].values()) == {1}  # a unit is never split across chunks: one message each
+
+
+def test_retention_drops_the_bodies_of_old_sent_messages_and_keeps_the_rest(tmp_path):
+    config, db = setup(tmp_path, extra="", fallback=True)
+    config = dataclasses.replace(config, retention_days=30)
+    first = run_tick(db, config, at(date(2021, 9, 30)))
+    assert first.delivered.sent > 0 and first.bodies_dropped == 0
+    old_ids = {r[0] for r in db.execute("SELECT id FROM messages WHERE status = 'sent'")}
+    run_tick(db, config, at(date(2021, 10, 29)))  # 29 days later: nothing is old enough yet
+    assert db.execute("SELECT count(*) FROM messages WHERE body_dropped_at IS NOT NULL").fetchone()[0] == 0
+    later = run_tick(db, config, at(date(2021, 11, 1)))  # 32 days after the first tick
+    assert later.bodies_dropped == len(old_ids)
+    rows = {r["id"]: r for r in db.query("SELECT * FROM messages")}
+    for message_id in old_ids:
+        row = rows[message_id]
+        assert (row["text"], row["html"], row["markdown"]) == ("", None, None) and row["body_dropped_at"]
+        assert row["subject"] and row["status"] == "sent" and row["sent_at"]  # metadata kept
+    recent = [r for i, r in rows.items() if i not in old_ids]
+    assert recent and all(r["text"] and r["body_dropped_at"] is None for r in recent)
+    listed = {m.message.id: m for m in store.list_messages(db)}
+    assert all(listed[i].tasks for i in old_ids)  # still listed, with the tasks they carried
+    assert db.execute("SELECT count(*) FROM deliveries WHERE message_id IN (%s)"
+                      % ",".join(map(str, old_ids))).fetchone()[0] == len(old_ids)

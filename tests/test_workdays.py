@@ -198,10 +198,8 @@ def test_uncovered_year_falls_back_to_weekends_and_warns():
     assert not cal.is_covered(far)
     assert cal.is_workday(far)
     assert not cal.is_workday(date(2099, 10, 3))  # Saturday
-    warning = cal.coverage_warning(far)
-    assert "2099" in warning and "Saturdays and Sundays" in warning
-    assert "extra_holidays" in warning
-    assert cal.coverage_warning(date(2021, 10, 1)) is None
+    assert cal.coverage_note(far.year) == "2099年节假日安排尚未载入，按周末计算"
+    assert cal.coverage_note(2021) is None
 
 
 def test_overrides_make_a_year_covered():

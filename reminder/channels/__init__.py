@@ -1,20 +1,20 @@
 """Channels: the edge where rendered messages leave the process.
 
-Every channel has the same small contract, ``Channel`` below, so the outbox can deliver through any of
-them without knowing which. The registry ``CHANNELS`` is written out by hand (no metaclass
-self-registration) so a reader sees every kind in one place and the config can name them.
+Every channel has the same small contract, ``Channel`` below, so delivery can send through any of them
+without knowing which. The registry ``CHANNELS`` is written out by hand (no metaclass self-registration)
+so a reader sees every kind in one place and the config can name them.
 
-Failures are returned, not swallowed: ``deliver`` gives one ``DeliveryError`` or ``None`` per message, and
-each error says through ``permanent`` whether a retry can help. Channels may also set ``retry_after``
-(seconds, or ``None``) on an error when the server said how long to wait; read it with
-``getattr(err, "retry_after", None)``.
+A channel is built from typed, validated config (``SmtpConfig``, ``WebhookConfig``, a folder) and trusts
+it: the one validator is ``reminder.config``. ``send`` delivers one message or raises ``DeliveryError``,
+whose fields say whether a retry can help (``permanent``), how long the server asked us to wait
+(``retry_after``), whether nothing could be sent at all (``unreachable``) and whether the receiver may
+have it anyway (``maybe_delivered``). The outbox records each result before the next send.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Protocol, Sequence
+from typing import Protocol
 
-from ..errors import ConfigError, DeliveryError
 from ..model import Message
 from .dingtalk import DingTalkChannel
 from .feishu import FeishuChannel
@@ -25,6 +25,7 @@ from .wecom import WeComChannel
 
 __all__ = [
     "CHANNELS",
+    "WEBHOOK_CHANNELS",
     "Channel",
     "DingTalkChannel",
     "FeishuChannel",
@@ -32,56 +33,33 @@ __all__ = [
     "SmtpChannel",
     "WeComChannel",
     "WebhookChannel",
-    "build_channel",
 ]
 
 
 class Channel(Protocol):
-    """What the outbox needs from a channel.
+    """What delivery needs from a channel.
 
-    ``deliver`` sends a batch over one connection (one SMTP session, one HTTP session) and returns one
-    result per message, in order: ``None`` when it was delivered, else the ``DeliveryError``. It does not
-    raise for a failed message, so one bad address cannot hide the fate of the others in the batch.
-    ``close`` releases the connection; a channel may be used for several batches before it.
+    ``send`` delivers one message over the channel's connection (one SMTP session, one HTTP session),
+    opening it on first use, and raises ``DeliveryError`` when the message did not get through.
+    ``close`` releases the connection; a channel sends many messages before it.
 
-    Limits are class attributes so the planner and tests can read them without a connection:
-    ``max_message_bytes`` (``None`` when the service has no practical limit), ``messages_per_minute``
-    and ``messages_per_second`` (``None`` when unlimited; robots enforce them client-side).
+    Every channel class also states its limits as class attributes, so tests and the planner can read
+    them without a connection: ``max_message_bytes`` (``None`` when the service has no practical limit),
+    ``messages_per_minute`` and ``messages_per_second`` (``None`` when unlimited; robots enforce them
+    client-side).
     """
 
-    kind: ClassVar[str]
-    max_message_bytes: ClassVar[int | None]
-    messages_per_minute: ClassVar[int | None]
-    messages_per_second: ClassVar[int | None]
-
-    def deliver(self, messages: Sequence[Message]) -> list[DeliveryError | None]: ...
+    def send(self, message: Message) -> None: ...
 
     def close(self) -> None: ...
 
 
-CHANNELS: dict[str, type] = {
-    "smtp": SmtpChannel,
-    "file": FileChannel,
+WEBHOOK_CHANNELS: dict[str, type[WebhookChannel | DingTalkChannel | WeComChannel | FeishuChannel]] = {
     "generic": WebhookChannel,
     "dingtalk": DingTalkChannel,
     "wecom": WeComChannel,
     "feishu": FeishuChannel,
 }
+"""The channels a ``WebhookConfig`` of each ``kind`` is sent through."""
 
-
-def build_channel(kind: str, **settings) -> Channel:
-    """Make the channel named ``kind`` from plain keyword settings.
-
-    An unknown kind or a setting the channel does not take is a config mistake, so both raise
-    ``ConfigError`` naming what to fix rather than a bare ``KeyError``/``TypeError``.
-    """
-    try:
-        cls = CHANNELS[kind]
-    except KeyError:
-        known = ", ".join(sorted(CHANNELS))
-        raise ConfigError(f"unknown channel kind {kind!r}; use one of: {known}", key="kind") from None
-    try:
-        return cls(**settings)
-    except TypeError as err:
-        # The TypeError names the parameter, never its value, so no secret leaks here.
-        raise ConfigError(f"bad settings for the {kind} channel: {err}", key=kind) from None
+CHANNELS: dict[str, type] = {"smtp": SmtpChannel, "file": FileChannel, **WEBHOOK_CHANNELS}

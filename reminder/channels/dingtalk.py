@@ -19,7 +19,7 @@ from .robot import RobotChannel
 
 def dingtalk_sign(secret: str, timestamp_ms: str) -> str:
     """DingTalk's 加签: base64(HMAC-SHA256(key=secret, msg=timestamp + "\\n" + secret)), URL-encoded."""
-    digest = hmac.new(secret.encode("utf-8"), f"{timestamp_ms}\n{secret}".encode("utf-8"), hashlib.sha256).digest()
+    digest = hmac.new(secret.encode("utf-8"), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256).digest()
     return quote_plus(base64.b64encode(digest).decode("ascii"))
 
 

@@ -27,7 +27,7 @@ def feishu_sign(secret: str, timestamp_s: str) -> str:
     Note the key and message are the other way round from DingTalk's; mixing them up is the usual
     cause of Feishu's 19021 "sign match fail".
     """
-    key = f"{timestamp_s}\n{secret}".encode("utf-8")
+    key = f"{timestamp_s}\n{secret}".encode()
     return base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode("ascii")
 
 

@@ -12,7 +12,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import ClassVar, Sequence
+from typing import ClassVar
 
 from ..errors import DeliveryError
 from ..model import Message
@@ -48,33 +48,25 @@ class FileChannel:
         self.from_addr = from_addr
         self.from_name = from_name
 
-    def deliver(self, messages: Sequence[Message]) -> list[DeliveryError | None]:
-        """Write each message; one result per message. A full or read-only disk is transient."""
+    def send(self, message: Message) -> None:
+        """Write one message as an .eml file. A full or read-only disk is transient (DeliveryError)."""
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            error = DeliveryError(f"cannot create folder {self.directory}: {err.strerror}; check the path")
-            return [error] * len(messages)
-        return [self._write(message) for message in messages]
+            raise DeliveryError(f"cannot create folder {self.directory}: {err.strerror}; check the path",
+                                unreachable=True) from None
+        data = build_email(message, self.from_addr, self.from_name).as_bytes()
+        target = self.path_for(message)
+        try:
+            _write_atomically(target, data)  # through a temporary file: a crash never leaves half a message
+        except OSError as err:
+            raise DeliveryError(f"cannot write {target}: {err.strerror}; check disk space and permissions") from None
 
     def close(self) -> None:
         """Nothing to release; present for the Channel contract."""
 
     def path_for(self, message: Message) -> Path:
         return self.directory / file_name(message.key)
-
-    def _write(self, message: Message) -> DeliveryError | None:
-        """Write through a temporary file and rename, so a crash never leaves half a message."""
-        try:
-            data = build_email(message, self.from_addr, self.from_name).as_bytes()
-        except DeliveryError as err:
-            return err
-        target = self.path_for(message)
-        try:
-            _write_atomically(target, data)
-        except OSError as err:
-            return DeliveryError(f"cannot write {target}: {err.strerror}; check disk space and permissions")
-        return None
 
 
 def _write_atomically(target: Path, data: bytes) -> None:

@@ -18,11 +18,15 @@ import json
 import threading
 import time
 from collections import deque
-from typing import Callable, ClassVar, Sequence
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar
 
 from ..errors import DeliveryError
 from ..model import Message
-from .webhook import HttpChannel, delivery_error
+from .webhook import HttpChannel
+
+if TYPE_CHECKING:
+    from ..directory import WebhookConfig
 
 
 class RateLimiter:
@@ -130,9 +134,9 @@ def _short(text: object, limit: int = 200) -> str:
 class RobotChannel(HttpChannel):
     """Base of the group-robot channels. Subclasses set the limits and codes and build the request.
 
-    ``deliver`` sends each message as one or more parts; a message succeeds only when all its parts do.
-    A failed part stops that message (later parts are not sent) and its error says which part failed;
-    a retry sends every part again, so earlier parts may appear twice in the group.
+    ``send`` sends a message as one or more parts; it succeeds only when all its parts do. A failed part
+    stops that message (later parts are not sent) and its error says which part failed; a retry sends
+    every part again, so earlier parts may appear twice in the group.
     """
 
     # Bytes kept free in each part for the "(12/34)" marker line.
@@ -142,11 +146,10 @@ class RobotChannel(HttpChannel):
     # Error codes that retrying cannot fix, each with the fix to tell the operator.
     permanent_codes: ClassVar[dict[int, str]] = {}
 
-    def __init__(self, url: str, secret: str | None = None, timeout: float = 10, *,
-                 limiter: RateLimiter | None = None):
-        super().__init__(url, secret, timeout)
+    def __init__(self, hook: WebhookConfig, *, limiter: RateLimiter | None = None):
+        super().__init__(hook)
         self.limiter = limiter or shared_limiter(
-            self.kind, url, self.messages_per_minute, self.messages_per_second)
+            self.kind, hook.url, self.messages_per_minute, self.messages_per_second)
 
     # --- what subclasses provide -------------------------------------------------------------
 
@@ -163,12 +166,9 @@ class RobotChannel(HttpChannel):
 
     def content_budget(self, title: str) -> int:
         """Bytes of content allowed per part; by default the cap minus room for the marker."""
-        return self.max_message_bytes - self.marker_reserve
+        return (self.max_message_bytes or 0) - self.marker_reserve
 
     # --- shared behaviour -------------------------------------------------------------------
-
-    def deliver(self, messages: Sequence[Message]) -> list[DeliveryError | None]:
-        return [self._deliver_one(message) for message in messages]
 
     def parts(self, message: Message) -> list[tuple[str, str]]:
         """``(title, content)`` per part: the markdown (or the text), split to fit and marked."""
@@ -179,16 +179,18 @@ class RobotChannel(HttpChannel):
         n = len(chunks)
         return [(f"{message.subject} ({i}/{n})", f"({i}/{n})\n{chunk}") for i, chunk in enumerate(chunks, 1)]
 
-    def _deliver_one(self, message: Message) -> DeliveryError | None:
+    def send(self, message: Message) -> None:
         parts = self.parts(message)
         for index, (title, content) in enumerate(parts, 1):
             try:
                 self._send(title, content)
             except DeliveryError as err:
-                if len(parts) > 1:
-                    err.args = (f"part {index} of {len(parts)}: {err}",)
-                return err
-        return None
+                if len(parts) == 1:
+                    raise
+                # Earlier parts were delivered: the group has some of the message already.
+                raise DeliveryError(f"part {index} of {len(parts)}: {err}", permanent=err.permanent,
+                                    retry_after=err.retry_after, unreachable=err.unreachable and index == 1,
+                                    maybe_delivered=err.maybe_delivered or index > 1) from None
 
     def _send(self, title: str, content: str) -> None:
         self.limiter.wait()
@@ -202,17 +204,17 @@ class RobotChannel(HttpChannel):
         try:
             reply = response.json()
         except ValueError:
-            raise delivery_error(f"{self.where} answered {response.status_code} without a JSON reply; "
+            raise DeliveryError(f"{self.where} answered {response.status_code} without a JSON reply; "
                                  "will retry") from None
         code, text = self.reply_code(reply) if isinstance(reply, dict) else (None, "")
         if code == 0:
             return
         if code is None:
-            raise delivery_error(f"{self.where} answered without an error code ({_short(reply)}); will retry")
+            raise DeliveryError(f"{self.where} answered without an error code ({_short(reply)}); will retry")
         if code in self.rate_limit_codes:
-            raise delivery_error(f"{self.where} is rate limiting (code {code}: {_short(text)}); will retry",
+            raise DeliveryError(f"{self.where} is rate limiting (code {code}: {_short(text)}); will retry",
                                  retry_after=60.0)
         if code in self.permanent_codes:
-            raise delivery_error(f"{self.where} rejected the message (code {code}: {_short(text)}); "
+            raise DeliveryError(f"{self.where} rejected the message (code {code}: {_short(text)}); "
                                  f"{self.permanent_codes[code]}", permanent=True)
-        raise delivery_error(f"{self.where} answered error code {code}: {_short(text)}; will retry")
+        raise DeliveryError(f"{self.where} answered error code {code}: {_short(text)}; will retry")

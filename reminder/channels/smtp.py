@@ -1,28 +1,30 @@
 """Email over SMTP, and the MIME builder that the file channel shares.
 
-One connection carries a whole batch (opening one per message costs a TLS handshake and a login each, and
-mail servers throttle clients that reconnect in a loop). Each message gets a Message-ID derived from its
-idempotency key, so a receiver, or a person, can recognise a repeat sent after a crash.
+One connection carries every message of a delivery pass (opening one per message costs a TLS handshake
+and a login each, and mail servers throttle clients that reconnect in a loop): it is opened by the first
+``send`` and kept until ``close``. Each message gets a Message-ID derived from its idempotency key, so a
+receiver, or a person, can recognise a repeat sent after a crash.
+
+The settings come from ``[smtp]`` as ``SmtpConfig``, validated when the config loads; the channel trusts
+them.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import smtplib
 import ssl
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import localtime, parseaddr
-from typing import ClassVar, Sequence
+from typing import TYPE_CHECKING, ClassVar
 
-from ..errors import ConfigError, DeliveryError
+from ..errors import DeliveryError
 from ..model import Message
 
-SECURITY_MODES = ("starttls", "ssl", "none")
-# A plain-text login is allowed only to a relay on this machine.
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+if TYPE_CHECKING:
+    from ..config import SmtpConfig
 
 
 def message_id(key: str, domain: str) -> str:
@@ -81,7 +83,7 @@ def _response_text(err: smtplib.SMTPResponseException) -> str:
 class SmtpChannel:
     """Email through one SMTP server, STARTTLS or implicit TLS or plain, with optional login.
 
-    ``cafile`` names extra CA certificates for intranet servers signed by an office's own CA.
+    ``smtp.cafile`` names extra CA certificates for intranet servers signed by an office's own CA.
     """
 
     kind: ClassVar[str] = "smtp"
@@ -89,37 +91,18 @@ class SmtpChannel:
     messages_per_minute: ClassVar[int | None] = None
     messages_per_second: ClassVar[int | None] = None
 
-    def __init__(
-        self,
-        host: str,
-        port: int | None = None,
-        *,
-        from_addr: str,
-        from_name: str | None = None,
-        security: str = "starttls",
-        username: str | None = None,
-        password: str | None = None,
-        timeout: float = 10,
-        cafile: str | None = None,
-    ):
-        if security not in SECURITY_MODES:
-            raise ConfigError(f"must be one of {', '.join(SECURITY_MODES)}, not {security!r}", key="smtp.security")
-        if "@" not in from_addr:
-            raise ConfigError(f"not an email address: {from_addr!r}", key="smtp.from_addr")
-        if username and security == "none" and host not in LOOPBACK_HOSTS:
-            raise ConfigError("logging in without TLS would send the password in clear; "
-                              "use starttls or ssl", key="smtp.security")
-        if cafile and not os.path.isfile(cafile):
-            raise ConfigError(f"no such file: {cafile}", key="smtp.cafile")
-        self.host = host
-        self.port = port or {"ssl": 465, "starttls": 587, "none": 25}[security]
-        self.from_addr = from_addr
-        self.from_name = from_name
-        self.security = security
-        self.username = username
-        self._password = password
-        self.timeout = timeout
-        self.cafile = cafile
+    def __init__(self, settings: SmtpConfig):
+        if settings.host is None or settings.from_addr is None:
+            raise DeliveryError("email is not configured ([smtp] host and from_addr); cannot send", permanent=True)
+        self.host = settings.host
+        self.port = settings.port
+        self.from_addr = settings.from_addr
+        self.from_name = settings.from_name
+        self.security = settings.security
+        self.username = settings.username
+        self._password = settings.password.reveal() if settings.password else None
+        self.timeout = settings.timeout
+        self.cafile = str(settings.cafile) if settings.cafile else None
         self._conn: smtplib.SMTP | None = None
 
     def __repr__(self) -> str:
@@ -130,22 +113,32 @@ class SmtpChannel:
     def where(self) -> str:
         return f"SMTP server {self.host}:{self.port}"
 
-    def deliver(self, messages: Sequence[Message]) -> list[DeliveryError | None]:
-        """Send every message over one connection; one result per message, in order.
-
-        If the connection cannot be opened, every remaining message gets that same transient error
-        rather than each waiting out its own timeout. A connection lost mid-batch is reopened for the
-        next message.
-        """
-        results: list[DeliveryError | None] = []
-        for index, message in enumerate(messages):
-            try:
-                self._connection()
-            except DeliveryError as err:
-                results.extend([err] * (len(messages) - index))
-                break
-            results.append(self._send_one(message))
-        return results
+    def send(self, message: Message) -> None:
+        """Send one message on the open connection (opening it first if needed); raise DeliveryError,
+        classified, when the server does not take it. A lost connection is reopened by the next send."""
+        if not message.to:
+            raise DeliveryError(f"message {message.key!r} has no email address to send to; "
+                                "add one to the unit's contacts", permanent=True)
+        email = build_email(message, self.from_addr, self.from_name)
+        conn = self._connection()
+        try:
+            refused = conn.send_message(email)
+        except smtplib.SMTPRecipientsRefused as err:
+            raise self._refused(err.recipients, delivered_to_others=False) from None
+        except smtplib.SMTPServerDisconnected:
+            self._conn = None  # reopen for the next message; this one may or may not have arrived
+            raise DeliveryError(f"{self.where} closed the connection while sending; will retry",
+                                maybe_delivered=True) from None
+        except smtplib.SMTPResponseException as err:
+            self._reset_after(err)
+            raise DeliveryError(f"{self.where} answered {err.smtp_code} {_response_text(err)}",
+                                permanent=not _is_transient_code(err.smtp_code)) from None
+        except OSError as err:
+            self._drop()
+            raise DeliveryError(f"{self.where}: connection failed while sending ({type(err).__name__}); "
+                                "will retry", maybe_delivered=True) from None
+        if refused:
+            raise self._refused(refused, delivered_to_others=True)
 
     def close(self) -> None:
         """Say QUIT politely; a server that is already gone is not an error here."""
@@ -161,7 +154,8 @@ class SmtpChannel:
         return ssl.create_default_context(cafile=self.cafile)
 
     def _connection(self) -> smtplib.SMTP:
-        """The open connection, opening and logging in on first use (or after a drop)."""
+        """The open connection, opening and logging in on first use (or after a drop). A failure to
+        connect, secure or log in raises DeliveryError with ``unreachable`` set: nothing was sent."""
         if self._conn is None:
             self._conn = self._open()
         return self._conn
@@ -192,53 +186,29 @@ class SmtpChannel:
             return DeliveryError(
                 f"{self.where} refused the login for user {self.username!r} "
                 f"({err.smtp_code}); check smtp.username and the password",
-                permanent=not _is_transient_code(err.smtp_code))  # 454 is a temporary auth failure
+                permanent=not _is_transient_code(err.smtp_code), unreachable=True)  # 454: temporary
         if isinstance(err, smtplib.SMTPNotSupportedError):
             return self._not_supported_error(err)
         if isinstance(err, ssl.SSLCertVerificationError):
             return DeliveryError(
                 f"{self.where}: TLS certificate not trusted ({err.verify_message}); "
-                "set smtp.cafile to the office CA or fix the server certificate", permanent=True)
+                "set smtp.cafile to the office CA or fix the server certificate", permanent=True, unreachable=True)
         if isinstance(err, smtplib.SMTPResponseException):
             return DeliveryError(f"{self.where} answered {err.smtp_code} {_response_text(err)}",
-                                 permanent=not _is_transient_code(err.smtp_code))
+                                 permanent=not _is_transient_code(err.smtp_code), unreachable=True)
         if _timed_out(err):
-            return DeliveryError(f"{self.where}: no answer within {self.timeout} s; will retry")
-        return DeliveryError(f"{self.where}: cannot connect ({type(err).__name__}: {err}); will retry")
+            return DeliveryError(f"{self.where}: no answer within {self.timeout} s; will retry", unreachable=True)
+        return DeliveryError(f"{self.where}: cannot connect ({type(err).__name__}: {err}); will retry",
+                             unreachable=True)
 
     def _not_supported_error(self, err: smtplib.SMTPNotSupportedError) -> DeliveryError:
         """The server lacks STARTTLS or AUTH: a config mismatch that retrying cannot fix."""
         if "AUTH" in str(err):
             return DeliveryError(f"{self.where} does not offer login (AUTH); remove smtp.username "
-                                 "or use the server's submission port", permanent=True)
+                                 "or use the server's submission port", permanent=True, unreachable=True)
         return DeliveryError(f"{self.where} does not offer STARTTLS; set smtp.security to match "
-                             "the server (ssl for port 465, none for a trusted local relay)", permanent=True)
-
-    def _send_one(self, message: Message) -> DeliveryError | None:
-        """Send one message on the open connection and classify what the server said."""
-        try:
-            if not message.to:
-                raise DeliveryError(f"message {message.key!r} has no email address to send to; "
-                                    "add one to the unit's contacts", permanent=True)
-            email = build_email(message, self.from_addr, self.from_name)
-            refused = self._conn.send_message(email)
-        except DeliveryError as err:
-            return err
-        except smtplib.SMTPRecipientsRefused as err:
-            return self._refused(err.recipients, delivered_to_others=False)
-        except smtplib.SMTPServerDisconnected:
-            self._conn = None  # reopen for the next message; this one may or may not have arrived
-            return DeliveryError(f"{self.where} closed the connection while sending; will retry")
-        except smtplib.SMTPResponseException as err:
-            self._reset_after(err)
-            return DeliveryError(f"{self.where} answered {err.smtp_code} {_response_text(err)}",
-                                 permanent=not _is_transient_code(err.smtp_code))
-        except OSError as err:
-            self._drop()
-            return DeliveryError(f"{self.where}: connection failed while sending ({type(err).__name__}); will retry")
-        if refused:
-            return self._refused(refused, delivered_to_others=True)
-        return None
+                             "the server (ssl for port 465, none for a trusted local relay)", permanent=True,
+                             unreachable=True)
 
     def _refused(self, refused: dict, delivered_to_others: bool) -> DeliveryError:
         """Refused recipients: transient only when every refusal was a 4xx (mailbox busy, greylisting).
@@ -254,7 +224,7 @@ class SmtpChannel:
 
     def _reset_after(self, err: smtplib.SMTPResponseException) -> None:
         """After a refused transaction, RSET so the next message starts clean; 421 means the server left."""
-        if err.smtp_code == 421:
+        if err.smtp_code == 421 or self._conn is None:
             self._drop()
             return
         try:

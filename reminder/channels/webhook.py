@@ -14,15 +14,18 @@ import logging
 import re
 import string
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import ClassVar, Sequence
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import quote, urlsplit
 
 import requests
 
-from ..errors import ConfigError, DeliveryError
+from ..errors import DeliveryError
 from ..model import Message
+
+if TYPE_CHECKING:
+    from ..directory import WebhookConfig
 
 
 class _HideRequestTargets(logging.Filter):
@@ -47,13 +50,6 @@ for _name in ("urllib3.connectionpool", "urllib3.poolmanager", "urllib3.util.ret
     logging.getLogger(_name).addFilter(_HideRequestTargets())
 
 
-def delivery_error(message: str, permanent: bool = False, retry_after: float | None = None) -> DeliveryError:
-    """A ``DeliveryError`` carrying ``retry_after`` (seconds the server asked us to wait, or None)."""
-    err = DeliveryError(message, permanent=permanent)
-    err.retry_after = retry_after
-    return err
-
-
 def public_host(url: str) -> str:
     """``scheme://host:port`` of ``url``: enough to say where, without the token in path or query."""
     parts = urlsplit(url)
@@ -76,22 +72,15 @@ def parse_retry_after(value: str | None) -> float | None:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
-
-
-def check_url(url: str, key: str) -> str:
-    """Only http(s) URLs with a host; anything else is a config mistake, named by its key."""
-    parts = urlsplit(url or "")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError("must be an http:// or https:// URL with a host", key=key)
-    return url
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 class HttpChannel:
-    """Base for channels that POST JSON: one ``requests.Session`` reused across messages and batches.
+    """Base for channels that POST JSON: one ``requests.Session`` reused across messages.
 
-    ``_post`` turns every transport failure and non-2xx status into a classified ``DeliveryError``;
-    subclasses build the body and, for robots, read the error code inside a 200.
+    Built from a ``WebhookConfig`` (validated when the config loads: an http(s) URL with a host, a
+    timeout in range). ``_post`` turns every transport failure and non-2xx status into a classified
+    ``DeliveryError``; subclasses build the body and, for robots, read the error code inside a 200.
     """
 
     kind: ClassVar[str] = "http"
@@ -99,10 +88,10 @@ class HttpChannel:
     messages_per_minute: ClassVar[int | None] = None
     messages_per_second: ClassVar[int | None] = None
 
-    def __init__(self, url: str, secret: str | None = None, timeout: float = 10):
-        self.url = check_url(url, f"{self.kind}.url")
-        self._secret = secret
-        self.timeout = timeout
+    def __init__(self, hook: WebhookConfig):
+        self.url = hook.url
+        self._secret = hook.secret.reveal() if hook.secret else None
+        self.timeout = hook.timeout
         self._session: requests.Session | None = None
 
     def __repr__(self) -> str:
@@ -128,17 +117,22 @@ class HttpChannel:
 
         Both the connect and the read timeout are ``self.timeout``, so a hung server costs at most about
         twice that. Exception texts from requests are not used: they quote the full URL with its token.
+        A timeout waiting for the answer means the request went out: the receiver may have it.
         """
         headers = {"Content-Type": "application/json; charset=utf-8", **headers}
         try:
             response = self._http_session().post(
                 url, data=body, headers=headers, timeout=(self.timeout, self.timeout), allow_redirects=False)
+        except requests.ConnectTimeout:
+            raise DeliveryError(f"{self.where}: cannot connect within {self.timeout} s; will retry",
+                                unreachable=True) from None
         except requests.Timeout:
-            raise delivery_error(f"{self.where}: no answer within {self.timeout} s; will retry") from None
+            raise DeliveryError(f"{self.where}: no answer within {self.timeout} s; will retry",
+                                maybe_delivered=True) from None
         except requests.ConnectionError:
-            raise delivery_error(f"{self.where}: cannot connect; will retry") from None
+            raise DeliveryError(f"{self.where}: cannot connect; will retry", unreachable=True) from None
         except requests.RequestException as err:
-            raise delivery_error(f"{self.where}: request failed ({type(err).__name__}); will retry") from None
+            raise DeliveryError(f"{self.where}: request failed ({type(err).__name__}); will retry") from None
         self._check_status(response)
         return response
 
@@ -149,13 +143,13 @@ class HttpChannel:
             return
         if 300 <= status < 400:
             target = _redirect_target(response.headers.get("Location", ""))
-            raise delivery_error(
+            raise DeliveryError(
                 f"{self.where} redirects (HTTP {status} to {target}); redirects are not followed, "
                 f"set {self.kind}.url to the final address", permanent=True)
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         if status == 429 or status >= 500:
-            raise delivery_error(f"{self.where} answered HTTP {status}; will retry", retry_after=retry_after)
-        raise delivery_error(f"{self.where} answered HTTP {status}; check {self.kind}.url and the secret",
+            raise DeliveryError(f"{self.where} answered HTTP {status}; will retry", retry_after=retry_after)
+        raise DeliveryError(f"{self.where} answered HTTP {status}; check {self.kind}.url and the secret",
                              permanent=True)
 
 
@@ -185,16 +179,9 @@ class WebhookChannel(HttpChannel):
 
     kind: ClassVar[str] = "generic"
 
-    def deliver(self, messages: Sequence[Message]) -> list[DeliveryError | None]:
-        return [self._deliver_one(message) for message in messages]
-
-    def _deliver_one(self, message: Message) -> DeliveryError | None:
+    def send(self, message: Message) -> None:
         body = json.dumps(self.payload(message), ensure_ascii=False).encode("utf-8")
-        try:
-            self._post(self.url, body, self.headers(message, body))
-        except DeliveryError as err:
-            return err
-        return None
+        self._post(self.url, body, self.headers(message, body))
 
     @staticmethod
     def payload(message: Message) -> dict:

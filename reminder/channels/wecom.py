@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from ..errors import ConfigError
-from .robot import RateLimiter, RobotChannel
+from .robot import RobotChannel
 
 
 class WeComChannel(RobotChannel):
     """A WeCom group robot at ``url`` (``https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…``).
 
     WeCom shows no title, only the content, so markdown templates should start with their own heading.
+    The config refuses a ``secret_env`` for it.
     """
 
     kind: ClassVar[str] = "wecom"
@@ -29,12 +29,6 @@ class WeComChannel(RobotChannel):
         40008: "invalid message type; report this as a bug",
         40058: "the robot rejected the content; check the markdown template",
     }
-
-    def __init__(self, url: str, secret: str | None = None, timeout: float = 10, *,
-                 limiter: RateLimiter | None = None):
-        if secret:
-            raise ConfigError("WeCom robots have no signing; remove the secret", key="wecom.secret")
-        super().__init__(url, None, timeout, limiter=limiter)
 
     def request(self, title: str, content: str) -> tuple[str, dict]:
         return self.url, {"msgtype": "markdown", "markdown": {"content": content}}

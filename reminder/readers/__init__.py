@@ -37,7 +37,8 @@ from pathlib import Path
 
 from reminder.errors import InputError
 
-SUPPORTED = ".txt, .docx, .xlsx and .html (and .doc, .wps, .xls, .et through LibreOffice)"
+SUPPORTED = (".txt, .docx, .xlsx, .xls, .html, .pdf with a text layer, or a web address "
+             "(and .doc, .wps, .et through LibreOffice)")
 
 # Limits against zip bombs and runaway inputs. A real plan is a few hundred kilobytes; the largest
 # Office file an office might send (a ledger with images) stays far below these.
@@ -46,6 +47,13 @@ MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 100
 RATIO_CHECK_FLOOR = 1024 * 1024  # tiny members compress absurdly well (a blank styles.xml); only check big ones
 MAX_ZIP_MEMBERS = 10_000
+
+# Limits on what a document may make us build. A plan of 2,000 tasks in 12 columns is 24,000 cells; a
+# crafted file (one merged range over a whole sheet, colspan="1000" rowspan="1000", a 190 MB document
+# part) asks for gigabytes. Each is checked before the structure is built.
+MAX_GRID_CELLS = 500_000   # rows x columns of one table or sheet
+MAX_SPAN_CELLS = 50_000    # positions one merged cell may cover
+MAX_XML_PART_BYTES = 32 * 1024 * 1024  # an Office part that is parsed into a tree (document.xml, a sheet)
 
 LIBREOFFICE_TIMEOUT_SECONDS = 180
 
@@ -60,7 +68,6 @@ OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 # Formats we recognise only to refuse them with a useful message.
 UNSUPPORTED_MAGICS = {
-    b"%PDF": "a PDF",
     b"\x89PNG": "a PNG image",
     b"\xff\xd8\xff": "a JPEG image",
     b"GIF8": "a GIF image",
@@ -71,9 +78,25 @@ UNSUPPORTED_MAGICS = {
     b"\x1f\x8b": "a gzip archive",
 }
 
+def check_grid(rows: int, columns: int, path: str, where: str) -> None:
+    """Refuse a table whose grid would exceed ``MAX_GRID_CELLS``, before it is built."""
+    if rows * columns > MAX_GRID_CELLS:
+        raise InputError(f"{where} spans {rows} rows by {columns} columns, more than the {MAX_GRID_CELLS:,} "
+                         "cells a plan table may have; remove the stray cells or merges far outside the table "
+                         "and save it again", path)
+
+
+def check_span(rows: int, columns: int, path: str, where: str) -> None:
+    """Refuse one merged cell covering more than ``MAX_SPAN_CELLS`` positions, before it is resolved."""
+    if rows * columns > MAX_SPAN_CELLS:
+        raise InputError(f"{where} has a merged cell of {rows} rows by {columns} columns, more than the "
+                         f"{MAX_SPAN_CELLS:,} positions a merged cell may cover; unmerge it and save it again",
+                         path)
+
+
 _HTML_START = re.compile(  # optional XML declaration and comments, then the first tag of a page
-    rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>]|meta\s)", re.I | re.S)
-_HTML_TABLE = re.compile(rb"<table[\s>].*?<t[dh][\s>]", re.I | re.S)
+    rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>]|meta\s)", re.IGNORECASE | re.DOTALL)
+_HTML_TABLE = re.compile(rb"<table[\s>].*?<t[dh][\s>]", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -93,16 +116,42 @@ class Document:
     rows: tuple[Row, ...]
 
 
+def read_source(source: str) -> Document:
+    """Read a plan from a file path or from the web address of a published page (http:// or https://)."""
+    if is_url(source):
+        from reminder.fetch import fetch_url
+
+        fetched = fetch_url(source)
+        return read_bytes(fetched.data, source, name=fetched.name, charset=fetched.charset)
+    return read_document(source)
+
+
+def is_url(source: str) -> bool:
+    return bool(re.match(r"(?i)https?://", source))
+
+
+def read_bytes(data: bytes, source: str, name: str | None = None, charset: str | None = None) -> Document:
+    """Read a document held in memory; ``source`` names it in messages, ``name`` (a file name) hints at
+    its format where the content cannot tell, ``charset`` is what the server declared for it."""
+    if not data.strip():
+        raise InputError("is empty; export the plan again", source)
+    fmt, data = _resolve_format(data, name or source, source)
+    return Document(path=source, format=fmt, rows=_READERS[fmt](data, source, charset))
+
+
 def read_document(path: str | os.PathLike[str]) -> Document:
     """Read ``path`` into a ``Document``, whatever its format; raise ``InputError`` if it cannot be read."""
     name = str(path)
-    data = _read_bytes(name)
-    fmt, data = _resolve_format(data, name)
-    return Document(path=name, format=fmt, rows=_READERS[fmt](data, name))
+    data = _read_file(name)
+    fmt, data = _resolve_format(data, name, name)
+    return Document(path=name, format=fmt, rows=_READERS[fmt](data, name, None))
 
 
-def _read_bytes(path: str) -> bytes:
+def _read_file(path: str) -> bytes:
     """Read the whole file, refusing empty and oversized ones before any parser sees them."""
+    if "\0" in path:
+        raise InputError("is not a usable file name (it holds a NUL character); check the path", 
+                         path.replace("\0", "\\0"))
     try:
         size = os.path.getsize(path)
         if size > MAX_FILE_BYTES:
@@ -113,16 +162,20 @@ def _read_bytes(path: str) -> bytes:
         raise InputError("is a directory, not a plan document", path) from None
     except FileNotFoundError:
         raise InputError("no such file", path) from None
-    except OSError as err:
-        raise InputError(f"cannot be read ({err.strerror or err})", path) from None
+    except (OSError, ValueError) as err:
+        raise InputError(f"cannot be read ({getattr(err, 'strerror', None) or err})", path) from None
     if not data.strip():
         raise InputError("is empty; export the plan again", path)
     return data
 
 
-def _resolve_format(data: bytes, path: str) -> tuple[str, bytes]:
-    """Decide the reader from the content; convert legacy formats. Returns (format, bytes for the reader)."""
-    ext = Path(path).suffix.lower()
+def _resolve_format(data: bytes, name: str, path: str) -> tuple[str, bytes]:
+    """Decide the reader from the content; convert legacy formats. Returns (format, bytes for the reader).
+
+    ``name`` is the file name (a URL's last part) whose extension breaks ties; ``path`` names the
+    document in messages.
+    """
+    ext = Path(name.split("?")[0]).suffix.lower()
     if data.startswith(ZIP_MAGICS):
         return _zip_format(data, path)
     if data.startswith(OLE2_MAGIC):
@@ -130,20 +183,26 @@ def _resolve_format(data: bytes, path: str) -> tuple[str, bytes]:
             raise InputError("is protected by a password; open it, remove the password (文件 > 信息 > 保护) "
                              "and save it again", path)
         target = LEGACY_EXTENSIONS.get(ext) or _ole2_target(data)
-        return target, convert_with_libreoffice(data, path, target)
+        if target == "xlsx" and _ole2_target(data) == "xlsx":
+            return "xls", data  # legacy Excel: read directly, no LibreOffice needed
+        return target, convert_with_libreoffice(data, path, target, ext)
     if data.startswith(b"{\\rtf"):
-        return "docx", convert_with_libreoffice(data, path, "docx")
+        return "docx", convert_with_libreoffice(data, path, "docx", ext)
+    if data.lstrip()[:5] == b"%PDF-" or data.startswith(b"%PDF"):
+        return "pdf", data
     for magic, what in UNSUPPORTED_MAGICS.items():
         if data.startswith(magic):
             raise InputError(f"is {what}, which cannot be read; supported formats are {SUPPORTED}", path)
     if looks_like_html(data):
         return "html", data
     if ext in LEGACY_EXTENSIONS:
-        return LEGACY_EXTENSIONS[ext], convert_with_libreoffice(data, path, LEGACY_EXTENSIONS[ext])
+        return LEGACY_EXTENSIONS[ext], convert_with_libreoffice(data, path, LEGACY_EXTENSIONS[ext], ext)
     if ext in {".docx", ".docm", ".dotx"} | SPREADSHEET_EXTENSIONS:
         kind, app = _office_kind(path)
         raise InputError(f"is not a valid {kind} (it is not a zip archive, so the name does not match the "
                          f"content); re-save it from {app}", path)
+    if ext == ".pdf":
+        raise InputError("is not a valid PDF (it does not start with %PDF); download or export it again", path)
     return "text", data
 
 
@@ -179,7 +238,7 @@ def _zip_format(data: bytes, path: str) -> tuple[str, bytes]:
         return "xlsx", data
     if "content.xml" in names and "mimetype" in names:  # OpenDocument (.odt / .ods from WPS or LibreOffice)
         target = "xlsx" if b"opendocument.spreadsheet" in data[:200] else "docx"
-        return target, convert_with_libreoffice(data, path, target)
+        return target, convert_with_libreoffice(data, path, target, ".ods" if target == "xlsx" else ".odt")
     if "OFD.xml" in names:
         raise InputError(f"is an OFD document, which cannot be read; open it in an OFD reader and export "
                          f"the plan as .docx, or use one of {SUPPORTED}", path)
@@ -196,6 +255,9 @@ def check_zip(data: bytes, path: str) -> zipfile.ZipFile:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
+    except NotImplementedError as err:  # "zip file version 6.3", an unsupported feature
+        raise InputError(f"is not a valid {kind} (its zip archive uses a feature Word and Excel do not: "
+                         f"{err}); re-save it from {app}", path) from None
     except (zipfile.BadZipFile, EOFError, ValueError) as err:
         raise InputError(f"is not a valid {kind} (the zip archive is truncated or corrupt: {err}); "
                          f"re-save it from {app}", path) from None
@@ -214,6 +276,13 @@ def check_zip(data: bytes, path: str) -> zipfile.ZipFile:
                              f"{MAX_COMPRESSION_RATIO} to 1); refusing it as a possible zip bomb — re-save "
                              f"it from {app}", path)
     for info in infos:
+        if info.filename.endswith((".xml", ".rels")) and info.file_size > MAX_XML_PART_BYTES:
+            raise InputError(f"has a part ({info.filename}) that unpacks to {info.file_size // 2**20} MB, more "
+                             f"than the {MAX_XML_PART_BYTES // 2**20} MB a document part may have; re-save it "
+                             f"from {app}", path)
+        if info.flag_bits & 0x41:  # traditional or strong encryption of a member
+            raise InputError(f"is not a valid {kind} (a member of its zip archive, {info.filename}, is "
+                             f"encrypted); remove the password and re-save it from {app}", path)
         _check_member_size(data, info, path, kind, app)
     return archive
 
@@ -245,7 +314,7 @@ def _check_member_size(data: bytes, info: zipfile.ZipInfo, path: str, kind: str,
         inflater = zlib.decompressobj(-zlib.MAX_WBITS)
         produced = 0
         for offset in range(0, len(stream), _INFLATE_IN):
-            pending = stream[offset:offset + _INFLATE_IN]
+            pending: bytes | memoryview = stream[offset:offset + _INFLATE_IN]
             while pending and produced <= info.file_size:
                 produced += len(inflater.decompress(pending, _INFLATE_OUT))
                 pending = inflater.unconsumed_tail
@@ -264,7 +333,7 @@ def _check_member_size(data: bytes, info: zipfile.ZipInfo, path: str, kind: str,
                          f"it declares; refusing it as a possible zip bomb — re-save it from {app}", path)
 
 
-def convert_with_libreoffice(data: bytes, path: str, target: str) -> bytes:
+def convert_with_libreoffice(data: bytes, path: str, target: str, ext: str = "") -> bytes:
     """Convert a legacy document (.doc, .wps, .xls, .et, RTF, ODF) to ``target`` with LibreOffice headless.
 
     The input is copied into a private temporary directory with a private LibreOffice profile, so a
@@ -280,7 +349,7 @@ def convert_with_libreoffice(data: bytes, path: str, target: str) -> bytes:
         raise InputError(f"is a legacy document that needs LibreOffice to read; install LibreOffice (so that "
                          f"'soffice' is on PATH), or open it in {app} and save it as .{target}", path)
     with tempfile.TemporaryDirectory(prefix="reminder-convert-") as tmp:
-        ext = Path(path).suffix.lower() or (".xls" if target == "xlsx" else ".doc")
+        ext = ext or Path(path).suffix.lower() or (".xls" if target == "xlsx" else ".doc")
         source = Path(tmp, "input" + ext)
         source.write_bytes(data)
         outdir = Path(tmp, "out")
@@ -315,8 +384,9 @@ MAX_BAD_CHAR_SHARE = 0.02
 MIN_BAD_CHARS = 16
 
 
-def decode_text(data: bytes, path: str) -> str:
-    """Decode a text document: BOM first, then UTF-16 by its NUL pattern, then UTF-8, then GB18030.
+def decode_text(data: bytes, path: str, charset: str | None = None) -> str:
+    """Decode a text document: BOM first, then the charset a server declared, then UTF-16 by its NUL
+    pattern, then UTF-8, then GB18030.
 
     GB18030 is a superset of GBK and GB2312, the encodings of Chinese Windows. Binary content (NUL
     bytes that are not UTF-16, or mostly undecodable bytes) is refused rather than turned into noise.
@@ -324,6 +394,12 @@ def decode_text(data: bytes, path: str) -> str:
     for bom, codec in _BOMS:
         if data.startswith(bom):
             return _checked(data[len(bom):].decode(codec, errors="replace"), path)
+    declared = codec_for(charset) if charset else None
+    if declared:
+        try:
+            return _checked(data.decode(declared), path)
+        except UnicodeDecodeError:
+            pass  # the server's word was wrong; guess as for a file
     if b"\0" in data:
         return _checked(_decode_utf16_by_nuls(data, path), path)
     try:
@@ -370,6 +446,24 @@ def _checked(text: str, path: str) -> str:
     return text
 
 
+_GB_ALIASES = {"gb2312", "gbk", "x-gbk", "cp936", "gb_2312-80", "chinese", "csgb2312", "euc-cn"}
+
+
+def codec_for(name: str) -> str | None:
+    """A Python codec for a declared charset; GB2312/GBK widen to GB18030, which contains them.
+    UTF-16/32 are left to the byte-order mark (a page that declares them in ASCII is not one)."""
+    import codecs
+
+    name = name.strip().strip("\"'").lower()
+    if name in _GB_ALIASES:
+        return "gb18030"
+    try:
+        codec = codecs.lookup(name).name
+    except LookupError:
+        return None
+    return None if codec.startswith(("utf-16", "utf-32")) else codec
+
+
 def _plausible(text: str) -> bool:
     return _bad_chars(text) <= max(MIN_BAD_CHARS, MAX_BAD_CHAR_SHARE * len(text))
 
@@ -381,29 +475,52 @@ def _bad_chars(text: str) -> int:
 
 
 # ---- dispatch ------------------------------------------------------------------------------------
+# Each reader takes (bytes, the name for messages, the charset a web server declared or None).
 
-def _read_text(data: bytes, path: str) -> tuple[Row, ...]:
+def _read_text(data: bytes, path: str, charset: str | None) -> tuple[Row, ...]:
     from reminder.readers.text import read_text_rows
 
-    return read_text_rows(decode_text(data, path), path)
+    return read_text_rows(decode_text(data, path, charset), path)
 
 
-def _read_docx(data: bytes, path: str) -> tuple[Row, ...]:
+def _read_docx(data: bytes, path: str, charset: str | None) -> tuple[Row, ...]:
     from reminder.readers.docx import read_docx
 
     return read_docx(data, path)
 
 
-def _read_xlsx(data: bytes, path: str) -> tuple[Row, ...]:
+def _read_xlsx(data: bytes, path: str, charset: str | None) -> tuple[Row, ...]:
     from reminder.readers.xlsx import read_xlsx
 
     return read_xlsx(data, path)
 
 
-def _read_html(data: bytes, path: str) -> tuple[Row, ...]:
+def _read_xls(data: bytes, path: str, charset: str | None) -> tuple[Row, ...]:
+    """Legacy Excel (and WPS .et) read directly; what the reader cannot follow goes through LibreOffice."""
+    import shutil
+
+    from reminder.readers.xls import XlsFormatError, read_xls
+
+    try:
+        return read_xls(data, path)
+    except XlsFormatError as err:
+        if not (shutil.which("soffice") or shutil.which("libreoffice")):
+            raise InputError(f"is a legacy Excel file that cannot be read directly ({err}); open it in Excel "
+                             "or WPS and save it as .xlsx, or install LibreOffice", path) from None
+        return _read_xlsx(convert_with_libreoffice(data, path, "xlsx", ".xls"), path, charset)
+
+
+def _read_html(data: bytes, path: str, charset: str | None) -> tuple[Row, ...]:
     from reminder.readers.html import read_html
 
-    return read_html(data, path)
+    return read_html(data, path, charset)
 
 
-_READERS = {"text": _read_text, "docx": _read_docx, "xlsx": _read_xlsx, "html": _read_html}
+def _read_pdf(data: bytes, path: str, charset: str | None) -> tuple[Row, ...]:
+    from reminder.readers.pdf import read_pdf
+
+    return read_pdf(data, path)
+
+
+_READERS = {"text": _read_text, "docx": _read_docx, "xlsx": _read_xlsx, "xls": _read_xls, "html": _read_html,
+            "pdf": _read_pdf}

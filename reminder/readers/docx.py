@@ -24,7 +24,7 @@ import zlib
 from collections.abc import Iterator
 
 from reminder.errors import InputError
-from reminder.readers import Row, check_zip
+from reminder.readers import MAX_GRID_CELLS, Row, check_grid, check_zip
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
@@ -45,7 +45,7 @@ def read_docx(data: bytes, path: str) -> tuple[Row, ...]:
     """Rows of a .docx given as bytes; ``InputError`` if it is not a readable Word document."""
     body = _open_body(data, path)
     rows = []
-    for line, cells in enumerate(_blocks(body), start=1):
+    for line, cells in enumerate(_blocks(body, path), start=1):
         if any(cells):
             rows.append(Row(cells=tuple(cells), line=line))
     return tuple(rows)
@@ -74,20 +74,22 @@ def _open_body(data: bytes, path: str):
     return body
 
 
-def _blocks(parent) -> Iterator[list[str]]:
+def _blocks(parent, path: str) -> Iterator[list[str]]:
     """Cells of each body block in order: one cell per paragraph, a grid row per table row."""
     for child in parent:
         if child.tag == W + "p":
             yield [_clean(_text(child))]
         elif child.tag == W + "tbl":
-            yield from _table_rows(child)
+            yield from _table_rows(child, path)
         elif child.tag in _WRAPPERS:
-            yield from _blocks(child)
+            yield from _blocks(child, path)
 
 
-def _table_rows(tbl) -> list[list[str]]:
-    """The table as a rectangular grid, merges resolved (see the module docstring)."""
+def _table_rows(tbl, path: str) -> list[list[str]]:
+    """The table as a rectangular grid, merges resolved (see the module docstring); a table whose
+    grid would pass ``MAX_GRID_CELLS`` is refused as it grows, before it is all built."""
     grid: list[list[str]] = []
+    cells = 0
     for tr in _children(tbl, W + "tr"):
         row = [""] * _int(tr.find(f"{W}trPr/{W}gridBefore"), 0)
         for tc in _children(tr, W + "tc"):
@@ -99,9 +101,14 @@ def _table_rows(tbl) -> list[list[str]]:
                 text = row[-1] if row else ""
             else:
                 text = _clean(_text(tc))
+            cells += span
+            if cells > MAX_GRID_CELLS:
+                check_grid(len(grid) + 1, max(len(row) + span, 1), path, "a table of the document")
+                check_grid(MAX_GRID_CELLS + 1, 1, path, "a table of the document")
             row.extend([text] * span)
         grid.append(row)
     width = max((len(row) for row in grid), default=0)
+    check_grid(len(grid), width, path, "a table of the document")
     return [row + [""] * (width - len(row)) for row in grid]
 
 

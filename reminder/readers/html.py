@@ -26,12 +26,18 @@ Charset: a byte-order mark, else ``<meta charset>`` / ``<?xml encoding>``, else 
 
 from __future__ import annotations
 
-import codecs
 import re
 from html.parser import HTMLParser
 
 from reminder.errors import InputError
-from reminder.readers import Row, decode_text
+from reminder.readers import (
+    MAX_GRID_CELLS,
+    Row,
+    check_grid,
+    check_span,
+    codec_for,
+    decode_text,
+)
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
         "track", "wbr", "keygen"}
@@ -53,17 +59,17 @@ MAX_SPAN = 1000  # a colspan/rowspan beyond this is an authoring error, not a gr
 _SPACES = re.compile(r"[ \t\n\r\f\xa0]+")  # source whitespace and &nbsp;
 _INVISIBLE = str.maketrans("", "", "\u200b\u200c\u200d\ufeff")  # zero-width characters CMSs leave behind
 _DECLARED_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([\w.:-]+)"""
-                               rb"""|<\?xml[^>]*?encoding\s*=\s*["']([\w.:-]+)""", re.I)
-_GB_ALIASES = {"gb2312", "gbk", "x-gbk", "cp936", "gb_2312-80", "chinese", "csgb2312", "euc-cn"}
+                               rb"""|<\?xml[^>]*?encoding\s*=\s*["']([\w.:-]+)""", re.IGNORECASE)
 
 
-def read_html(data: bytes, path: str) -> tuple[Row, ...]:
-    """Rows of a web page given as bytes (see the module docstring for what is kept)."""
+def read_html(data: bytes, path: str, charset: str | None = None) -> tuple[Row, ...]:
+    """Rows of a web page given as bytes (see the module docstring for what is kept); ``charset`` is
+    what the server declared in its Content-Type, which comes before the page's own declaration."""
     builder = _TreeBuilder()
     try:
-        builder.feed(_decode(data, path))
+        builder.feed(_decode(data, path, charset))
         builder.close()
-        flow = _Flow()
+        flow = _Flow(path)
         _walk(builder.root, flow, framed=False)
         flow.flush()
     except (AssertionError, RecursionError) as err:
@@ -72,12 +78,14 @@ def read_html(data: bytes, path: str) -> tuple[Row, ...]:
     return tuple(flow.rows)
 
 
-def _decode(data: bytes, path: str) -> str:
-    """Honour a BOM, then the page's declared charset; else UTF-8, else GB18030 (via ``decode_text``)."""
+def _decode(data: bytes, path: str, charset: str | None) -> str:
+    """Honour a BOM, then the server's charset, then the page's declared one; else UTF-8, else GB18030."""
     if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
         return decode_text(data, path)
+    if charset and codec_for(charset):
+        return decode_text(data, path, charset)
     match = _DECLARED_CHARSET.search(data[:8192])
-    codec = _codec((match.group(1) or match.group(2)).decode("ascii")) if match else None
+    codec = codec_for((match.group(1) or match.group(2)).decode("ascii")) if match else None
     if codec:
         try:
             return data.decode(codec)
@@ -86,22 +94,10 @@ def _decode(data: bytes, path: str) -> str:
     return decode_text(data, path)
 
 
-def _codec(name: str) -> str | None:
-    """A Python codec for a declared charset; GB2312/GBK widen to GB18030, which contains them."""
-    name = name.lower()
-    if name in _GB_ALIASES:
-        return "gb18030"
-    try:
-        codec = codecs.lookup(name).name
-    except LookupError:
-        return None
-    return None if codec.startswith("utf-16") or codec.startswith("utf-32") else codec
-
-
 # ---- building the tree ---------------------------------------------------------------------------
 
 class _Node:
-    __slots__ = ("tag", "attrs", "children", "line", "text")
+    __slots__ = ("attrs", "children", "line", "tag", "text")
 
     def __init__(self, tag: str, attrs: dict[str, str | None], line: int, text: str = ""):
         self.tag, self.attrs, self.line, self.text = tag, attrs, line, text
@@ -178,7 +174,8 @@ class _TreeBuilder(HTMLParser):
 class _Flow:
     """Text outside tables, gathered into one-cell rows at block boundaries."""
 
-    def __init__(self) -> None:
+    def __init__(self, path: str) -> None:
+        self.path = path  # for messages about a table too large to build
         self.rows: list[Row] = []
         self.parts: list[str] = []
         self.line = 0
@@ -245,7 +242,7 @@ def _emit_table(table: _Node, flow: _Flow) -> None:
                 _walk(cell, flow, framed=True)
                 flow.flush()
         return
-    for line, cells in _grid(trs):
+    for line, cells in _grid(trs, flow.path):
         if any(cells):
             flow.rows.append(Row(cells=tuple(cells), line=line))
 
@@ -263,8 +260,11 @@ def _cells(tr: _Node) -> list[_Node]:
     return [cell for cell in _find(tr, {"td", "th"}) if not _dropped(cell, framed=True)]
 
 
-def _grid(trs: list[_Node]) -> list[tuple[int, list[str]]]:
-    """(line, cells) per <tr>, rowspan/colspan resolved: every covered position holds the cell's text."""
+def _grid(trs: list[_Node], path: str) -> list[tuple[int, list[str]]]:
+    """(line, cells) per <tr>, rowspan/colspan resolved: every covered position holds the cell's text.
+
+    The spans are checked before they are filled in, so colspan="1000" rowspan="1000" is refused
+    (``check_span``, ``check_grid``) rather than allocated."""
     taken: dict[tuple[int, int], str] = {}
     for r, tr in enumerate(trs):
         c = 0
@@ -273,11 +273,16 @@ def _grid(trs: list[_Node]) -> list[tuple[int, list[str]]]:
                 c += 1
             text = _cell_text(cell)
             rows, cols = _span(cell, "rowspan", len(trs) - r), _span(cell, "colspan", MAX_SPAN)
+            check_span(rows, cols, path, "a table of the page")
+            if len(taken) + rows * cols > MAX_GRID_CELLS:
+                check_grid(len(trs), c + cols, path, "a table of the page")
+                check_grid(MAX_GRID_CELLS + 1, 1, path, "a table of the page")
             for dr in range(rows):
                 for dc in range(cols):
                     taken[(r + dr, c + dc)] = text
             c += cols
     width = max((col + 1 for _, col in taken), default=0)
+    check_grid(len(trs), width, path, "a table of the page")
     return [(tr.line, [taken.get((r, col), "") for col in range(width)]) for r, tr in enumerate(trs)]
 
 

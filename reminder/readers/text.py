@@ -13,6 +13,10 @@ one file:
 * **one cell per line** (web-page extraction): every non-blank line is a cell of its own; the ingest
   step reassembles rows from the header it finds.
 * **pipe or tab-separated tables**: ``| 1 | 任务 | 单位 |`` or ``1<TAB>任务<TAB>单位`` on one line.
+  Extractions also put one cell on a line with a ``|`` after it (``1 |``), or a ``|`` alone on a
+  line between cells: any line with a ``|`` is a row of the cells between its pipes (a pipe at
+  either end only closes the row), and a line that is only a ``|`` is no row at all; the ingest
+  joins such partial rows by their content.
 
 Lines outside any table (titles, issue dates, trailers) become one-cell rows.
 """
@@ -138,14 +142,19 @@ def _cut(seg: _Segment, width: int) -> list[_Segment]:
 
 
 def _is_pipe_row(stripped: str) -> bool:
-    return stripped.replace("｜", "|").count("|") >= 2
+    return "|" in stripped or "｜" in stripped
 
 
 def _pipe_cells(stripped: str) -> list[str]:
+    """Cells between the pipes; a pipe at the start or end of the line only bounds the row."""
     if _PIPE_SEPARATOR.match(stripped):
         return []
-    inner = stripped.replace("｜", "|").strip("|")
-    return [cell.strip(_SPACES) for cell in inner.split("|")]
+    parts = [cell.strip(_SPACES) for cell in stripped.replace("｜", "|").split("|")]
+    if parts and not parts[0]:
+        parts = parts[1:]
+    if parts and not parts[-1]:
+        parts = parts[:-1]
+    return parts
 
 
 def _tab_separated_cells(body: str) -> list[str]:

@@ -14,12 +14,13 @@ fully empty rows. ``Row.line`` is the worksheet's own row number, as Excel shows
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 import zlib
 from datetime import date, datetime, time
 
 from reminder.errors import InputError
-from reminder.readers import Row, check_zip
+from reminder.readers import Row, check_grid, check_span, check_zip
 
 
 def read_xlsx(data: bytes, path: str) -> tuple[Row, ...]:
@@ -37,7 +38,7 @@ def _open_workbook(data: bytes, path: str):
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
-    check_zip(data, path)
+    _check_sheet_extents(check_zip(data, path), path)
     try:
         return openpyxl.load_workbook(io.BytesIO(data), read_only=False, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, SyntaxError,
@@ -48,6 +49,40 @@ def _open_workbook(data: bytes, path: str):
         # workbook part", AttributeError on a foreign root element); whatever it raises, the file is wrong.
         raise InputError("is not a valid .xlsx (a part inside it is damaged); re-save it from Excel "
                          "(or WPS) as .xlsx", path) from None
+
+
+_CELL_WITH_CONTENT = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^>]*?(?<!/)>')
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]{1,3})([0-9]{1,7}):([A-Z]{1,3})([0-9]{1,7})"')
+
+
+def _check_sheet_extents(archive: zipfile.ZipFile, path: str) -> None:
+    """Refuse, before openpyxl builds anything, a sheet whose cells or merges span more than a plan can.
+
+    openpyxl makes an object for every position a merged range covers, and iterates every position
+    up to the last cell: a 5 KB file with one range over the whole sheet, or one cell at XFD1048576,
+    would take gigabytes. The sheet parts were size-checked by ``check_zip``.
+    """
+    for name in archive.namelist():
+        if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+            continue
+        xml = archive.read(name)
+        where = f"sheet {name.rsplit('/', 1)[-1].removesuffix('.xml')}"
+        rows = columns = 0
+        for found in _CELL_WITH_CONTENT.finditer(xml):
+            columns = max(columns, _column_number(found.group(1)))
+            rows = max(rows, int(found.group(2)))
+        check_grid(rows, columns, path, where)
+        for found in _MERGE.finditer(xml):
+            first_column, first_row, last_column, last_row = (
+                _column_number(found.group(1)), int(found.group(2)), _column_number(found.group(3)), int(found.group(4)))
+            check_span(abs(last_row - first_row) + 1, abs(last_column - first_column) + 1, path, where)
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
 
 
 def _sheet_rows(sheet) -> list[Row]:
