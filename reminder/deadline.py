@@ -20,7 +20,8 @@ Algorithm
    periods (5个工作日内) and ongoing words. Lookaheads on a token's first two characters let the regex
    engine pass over the rest of a sentence without trying any branch. A recurrence reads the day inside
    its period right after it (每年<1月31日前>), and the tokens that day covers are skipped. Everything
-   after this is linear in the number of tokens; no step looks at more than a few characters around one.
+   after this is linear in the text: a token's context is a few characters around it, and the clause
+   words of several dates come from one list of clause breaks.
 4. The kind is the first of these that the text holds:
    - ``fixed``: every date token that passes the context check (``_is_deadline``). A range (6月至9月,
      4月1日至15日) counts once, by its end. Several dates -> ``milestones`` (what = the words of the
@@ -28,7 +29,7 @@ Algorithm
      Ongoing words or a processing time beside a date do not matter: the date wins.
    - ``relative``: ``<event>后 / 之日起 [，各单位应于] N 个工作日|日|天|月|周 内`` -> ``Offset(n, unit,
      after=event)``; weeks become 7·n days.
-   - ``recurring``: 每年 / 每半年 / 每季度 / 每月 / 每周, 按月 / 按季度, 每两个月 …; 定期 / 不定期 ->
+   - ``recurring``: 每年 / 每半年 / 每季度 / 每月 / 每周, 按月 / 按季度, 一年一次, 每两个月 …; 定期 / 不定期 ->
      ``unspecified`` (a named period wins over 定期 wherever it stands).
    - ``ongoing``: 持续推进, 长期坚持, 常态化, 持续开展, 长期, 日常 ….
    - ``none``.
@@ -493,16 +494,34 @@ def parse(text: str, plan_year: int, issued: date | None = None) -> Deadline:
 
 
 def looks_like_deadline(text: str) -> bool:
-    """True when ``text`` reads as a deadline whatever the plan year turns out to be.
+    """True when ``text`` reads as a deadline cell whatever the plan year turns out to be.
 
     The ingest asks this of a cell before it knows the plan's year (to tell a deadline cell from a
-    units cell). Written years are not checked against a plan year, and a holiday counts without
-    looking its date up, so the answer costs one ordinary parse.
+    units cell or a short requirement). Written years are not checked against a plan year, and a
+    holiday counts without looking its date up, so the answer costs one ordinary parse. A reading
+    without a date (ongoing, or recurring at each period's end) makes a deadline cell only when every
+    clause of the cell is mostly such words: 持续推进, 长期坚持，常态化开展 and 每季度报送一次 are deadline
+    cells, while 规范政务新媒体管理，开展常态化检查。 and 定期公开财政预决算信息 are requirements with such a
+    word in them.
     """
     try:
-        return _parse(text, 2000, None, any_year=True).kind is not _KIND_NONE
+        result = _parse(text, 2000, None, any_year=True)
+        if result.kind is _KIND_NONE:
+            return False
+        if result.due is not None or result.offset is not None:
+            return True
+        clauses = CLAUSE_RE.findall(normalize(text, drop_spaces=True))
+        return all(_mostly_deadline_words(clause) for clause in clauses if clause.strip(_STRIP))
     except Exception:  # noqa: BLE001 - same contract as parse: an unreadable cell is not a deadline
         return False
+
+
+def _mostly_deadline_words(clause: str) -> bool:
+    """The clause reads as a deadline, and the words that say so are at least half of it."""
+    result = _parse(clause, 2000, None, any_year=True)
+    if result.kind is _KIND_NONE or result.span is None:
+        return False
+    return (result.span[1] - result.span[0]) * 2 >= len(clause.strip(_STRIP))
 
 
 def says_no_deadline(text: str) -> bool:

@@ -981,6 +981,10 @@ def test_several_actors_with_several_dates(text: str, milestones: list, due: dat
 @pytest.mark.parametrize(("text", "expected"), [
     ("春节前", True), ("4月1日-15日", True), ("每季度首月15日前", True), ("下一年度1月底前", True),
     ("常态化开展", True), ("印发后，应于5个工作日内", True), ("国庆节后", False), ("县长期护理保险办公室", False),
+    ("长期坚持，常态化开展", True), ("每季度报送一次。", True), ("按要求持续推进", True),
+    # requirements with an ongoing or recurring word in them are not deadline cells (the ingest tells
+    # columns apart by this), though parse reads them as ongoing / recurring when no column decides
+    ("规范政务新媒体管理，开展常态化检查。", False), ("定期公开财政预决算信息。", False),
 ])
 def test_looks_like_deadline_knows_the_new_phrases(text: str, expected: bool) -> None:
     assert deadline.looks_like_deadline(text) is expected
