@@ -1,4 +1,4 @@
-"""Frozen value types shared by every step of the flow.
+"""Immutable value types shared by every step of the flow.
 
 They carry data only; parsing, storing and sending live in their own modules. ``as_dict`` gives
 the JSON shapes that DESIGN.md fixes as contracts (``reminder deadline --json``, ``reminder parse --json``).
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
 class DeadlineKind(StrEnum):
@@ -35,8 +35,13 @@ class OffsetUnit(StrEnum):
     MONTH = "month"
 
 
-@dataclass(frozen=True)
-class Milestone:
+# The three deadline types are NamedTuples, not frozen dataclasses: just as immutable, hashable and
+# comparable, with __slots__ = (), and built in a third of the time. A frozen dataclass sets each field
+# through object.__setattr__, which made building the result the largest single cost of parsing a
+# deadline cell (bench/deadlines.py), and the parser builds one for every cell and sentence it reads.
+
+
+class Milestone(NamedTuple):
     """One dated step inside a deadline cell (6月30日前制定方案 -> due 06-30, what 制定方案)."""
 
     due: date
@@ -46,8 +51,7 @@ class Milestone:
         return {"due": self.due.isoformat(), "what": self.what}
 
 
-@dataclass(frozen=True)
-class Offset:
+class Offset(NamedTuple):
     """A relative deadline: ``n`` units after ``after`` (the event, as written: 印发, 收到申请)."""
 
     n: int
@@ -58,9 +62,24 @@ class Offset:
         return {"n": self.n, "unit": str(self.unit), "after": self.after}
 
 
-@dataclass(frozen=True)
-class Deadline:
-    """A parsed deadline; ``text`` and ``span`` keep where it came from so a person can check it."""
+class Deadline(NamedTuple):
+    """A parsed deadline; ``text`` and ``span`` keep where it came from so a person can check it.
+
+    What ``due`` means depends on ``kind``:
+
+    - ``fixed``: the inclusive last day (the latest of ``milestones`` when there are several).
+    - ``recurring``: None when each period is simply due at its end (每季度, 每年至少1次). When the text
+      names a day inside each period (每月10日前, 每季度首月15日前, 每年1月31日前, 每周五), ``due`` is
+      the anchor of the series: the first such day on or after the reference day (``issued`` when it
+      falls in the plan year, else 1 January of the plan year) in a period whose month has that day,
+      so that ``due`` carries the day exactly as written. ``due.day`` is the day of the month (31
+      stands for the month's last day: 月底, 下旬); ``due.month``'s place inside its period (for
+      every="quarter", (month - 1) % 3) is the month within each period; for every="week",
+      ``due.weekday()`` is the weekday. Each period's due day is that month of the period, on
+      ``min(due.day, days in that month)``: ``reminder.deadline.period_due_dates`` computes them.
+      Known loss: a February day written for every year (每年2月底) keeps the 28th in leap years.
+    - ``ongoing``, ``relative``, ``none``: None (``offset`` holds a relative deadline's period).
+    """
 
     text: str
     kind: DeadlineKind
@@ -87,6 +106,7 @@ class Deadline:
     def from_dict(cls, data: dict) -> Deadline:
         """The inverse of ``as_dict``: the store keeps deadlines as this JSON."""
         offset = data.get("offset")
+        span = data.get("span")
         return cls(
             text=data.get("text", ""),
             kind=DeadlineKind(data["kind"]),
@@ -95,7 +115,7 @@ class Deadline:
             every=Every(data["every"]) if data.get("every") else None,
             offset=Offset(offset["n"], OffsetUnit(offset["unit"]), offset["after"]) if offset else None,
             inferred_year=bool(data.get("inferred_year")),
-            span=tuple(data["span"]) if data.get("span") else None,
+            span=(int(span[0]), int(span[1])) if span else None,
         )
 
 

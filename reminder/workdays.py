@@ -227,3 +227,32 @@ class Calendar:
         sign, step = (1, 1) if b >= a else (-1, -1)
         days = range(step, (b - a).days + step, step)
         return sign * sum(1 for i in days if self.is_workday(a + timedelta(days=i)))
+
+
+# --- named festivals (春节前, 国庆节前 … in deadline text) -----------------------------------------
+
+# The ``holidays`` library's (English) names of China's statutory festivals, by the keys the deadline
+# parser uses. Names are matched as substrings, so "(observed)" days match too; the earliest is the day.
+FESTIVAL_NAMES = {
+    "new_year": "New Year's Day",
+    "spring_festival": "Spring Festival",
+    "tomb_sweeping": "Tomb-Sweeping Day",
+    "labour_day": "Labor Day",
+    "dragon_boat": "Dragon Boat Festival",
+    "mid_autumn": "Mid-Autumn Festival",
+    "national_day": "National Day",
+}
+
+
+@cache
+def festival_day(festival: str, year: int) -> date | None:
+    """The day of a statutory festival (a ``FESTIVAL_NAMES`` key) in ``year``, lunar ones included.
+
+    None when the library has no such day that year (the lunar festivals became statutory in 2008).
+    It is the festival itself, not its holiday period: the period and the working day before it are
+    the ``Calendar``'s business.
+    """
+    import holidays
+
+    days = [d for d in holidays.China(years=year).get_named(FESTIVAL_NAMES[festival]) if d.year == year]
+    return min(days) if days else None

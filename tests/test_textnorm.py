@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
+import subprocess
+import sys
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reminder.textnorm import cn_to_int, normalize, normalize_with_map
+from reminder.textnorm import (
+    cn_to_int,
+    normalize,
+    normalize_with_map,
+    normalize_with_optional_map,
+)
 
 
 @pytest.mark.parametrize(
@@ -85,7 +94,7 @@ def test_map_is_exact(text: str, drop_spaces: bool) -> None:
     assert out == normalize(text, drop_spaces=drop_spaces)
     assert len(index) == len(out)
     assert all(0 <= i < len(text) for i in index)
-    assert all(a < b for a, b in zip(index, index[1:]))
+    assert all(a < b for a, b in itertools.pairwise(index))
     assert all(normalize(text[i]) == ch for i, ch in zip(index, out))
 
 
@@ -110,7 +119,7 @@ def test_cn_to_int(numeral: str, value: int) -> None:
     assert cn_to_int(numeral) == value
 
 
-@pytest.mark.parametrize("bad", ["", "  ", "年", "三十x", "abc", "十月"])
+@pytest.mark.parametrize("bad", ["", "  ", "年", "三十x", "abc", "十月", "1二", "二0二1"])
 def test_cn_to_int_rejects_non_numerals(bad: str) -> None:
     with pytest.raises(ValueError):
         cn_to_int(bad)
@@ -152,3 +161,65 @@ def test_cn_to_int_reads_written_numbers(n: int) -> None:
 def test_cn_to_int_reads_positional_years(year: int) -> None:
     written = "".join("〇一二三四五六七八九"[int(c)] for c in str(year))
     assert cn_to_int(written) == year
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The shipped traditional -> simplified table, and the fast path
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_shipped_table_is_zhconvs_single_character_entries() -> None:
+    """reminder/trad2simp.py is generated from zhconv (scripts/make_trad2simp.py); regenerate it if this fails."""
+    pytest.importorskip("zhconv")
+    from zhconv.zhconv import getdict
+
+    from reminder.trad2simp import SIMPLIFIED, TRADITIONAL
+
+    expected = {t: s for t, s in getdict("zh-cn").items() if len(t) == 1 and len(s) == 1 and t != s}
+    assert dict(zip(TRADITIONAL, SIMPLIFIED)) == expected
+    assert len(TRADITIONAL) == len(SIMPLIFIED) == len(set(TRADITIONAL))
+
+
+def test_normalising_does_not_load_zhconv() -> None:
+    """Start-up time: the table is a module of two strings, not zhconv's dictionary (~80 ms to load)."""
+    code = "import sys; from reminder.textnorm import normalize; assert normalize('區') == '区'; print('zhconv' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def _reference_normalize(text: str, drop_spaces: bool) -> str:
+    """What normalize did before its fast path: translate everything, then remove noise everywhere."""
+    from reminder import textnorm
+
+    compiled = textnorm._compiled or textnorm._build()
+    noise = compiled.noise_and_space if drop_spaces else compiled.noise
+    return noise.sub("", text.translate(compiled.table))
+
+
+# Text rich in what normalisation acts on: traditional, full-width, spaces, noise, pinyin.
+NOISY_ALPHABET = "區堅持續報２０１９年月日前（）()[]bookmark:_Hlkqūjiānā \u3000\u00a0\t\n\u200b\ufeff?\ufffd，。a1"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.text(max_size=60), st.text(alphabet=NOISY_ALPHABET, max_size=60)), st.booleans())
+def test_fast_path_reads_the_same_as_translating_everything(text: str, drop_spaces: bool) -> None:
+    assert normalize(text, drop_spaces=drop_spaces) == _reference_normalize(text, drop_spaces)
+
+
+@pytest.mark.parametrize("text", ["2021年9月30日前", "持续推进", "推进部门规范性文件统一公开，2021年底前集中公开。"])
+def test_text_that_needs_nothing_comes_back_as_it_is_without_a_map(text: str) -> None:
+    out, index = normalize_with_optional_map(text, drop_spaces=True)
+    assert out is text and index is None
+    assert normalize_with_map(text, drop_spaces=True) == (text, list(range(len(text))))
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected_out"),
+    [
+        ("各单位，２０２１年９月３０日前报區", "各单位，2021年9月30日前报区"),  # translated between the first and last mapped character
+        ("１", "1"),
+        ("a𠀀區b", "a𠀀区b"),  # a character beyond the BMP on the way
+    ],
+)
+def test_translation_covers_every_mapped_character(raw: str, expected_out: str) -> None:
+    assert normalize(raw) == expected_out
