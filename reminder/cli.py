@@ -71,13 +71,18 @@ def _config(ctx):
     return ctx.obj["config"]
 
 
-def _db(ctx):
-    """The database, migrated, with every task's effective due date computed by the config's rule."""
+def _db(ctx, refresh: bool = True):
+    """The database, migrated, with every task's effective due date computed by the config's rule and its
+    assignments resolved by the config's unit directory (aliases, groups). ``refresh`` False for previews,
+    which do that inside a transaction they roll back."""
     from reminder import store
 
     config = _config(ctx)
     db = store.open_db(ctx.obj["db_path"] or config.database)
-    store.refresh_due_dates(db, config.due_dates())
+    if refresh:
+        now = _now(ctx, None)
+        store.refresh_due_dates(db, config.due_dates(), now)
+        store.refresh_units(db, config.directory, now)
     return db
 
 
@@ -162,7 +167,8 @@ def import_(ctx, files, plan_year, as_json, now_text):
             plans.append(read_plan(file, plan_year=plan_year))
     config = _config(ctx)
     db = _db(ctx)
-    reports = store.import_plans(db, plans, _now(ctx, now_text), due_dates=config.due_dates())
+    reports = store.import_plans(db, plans, _now(ctx, now_text), due_dates=config.due_dates(),
+                                 units=config.directory)
     calendar = config.working_calendar()
     for plan, report in zip(plans, reports):
         unknown = _unknown_units(plan, config.directory)
@@ -218,6 +224,9 @@ def import_summary(report) -> list[str]:
     if report.assignments_added or report.assignments_removed:
         lines.append(f"  assignments: {len(report.assignments_added)} added, "
                      f"{len(report.assignments_removed)} removed")
+    for number, unit, before, after in report.units_respelled:
+        lines.append(f"  task {number}: {unit} is written {after} now (was {before}); its done marks and "
+                     "reports are kept")
     return lines
 
 
@@ -265,7 +274,8 @@ class _plain:
 
 
 @cli.command()
-@click.option("--unit", help="Only tasks assigned to this unit (exact name or part of it).")
+@click.option("--unit", help="Only tasks of this unit (its name or alias in the unit directory, a group for its "
+                             "members, an exact name or part of it); a unit's group tasks are its own.")
 @click.option("--due-before", help="Only tasks due on or before this date (YYYY-MM-DD).")
 @click.option("--kind", type=click.Choice(["fixed", "ongoing", "recurring", "relative", "none"]),
               help="Only tasks whose deadline is of this kind.")
@@ -276,10 +286,12 @@ def tasks(ctx, unit, due_before, kind, plan_ref, as_json):
     """List imported tasks; dates that were inferred are marked as inferred."""
     from reminder import store
 
-    listings = store.list_tasks(_db(ctx), unit=unit, due_before=_parse_date(due_before, "--due-before"),
-                                kind=kind, plan=plan_ref)
+    db = _db(ctx)
+    listings = store.list_tasks(db, unit=unit, due_before=_parse_date(due_before, "--due-before"),
+                                kind=kind, plan=plan_ref, rule=_config(ctx).directory)
     if as_json:
-        _print_json([_task_json(listing) for listing in listings])
+        reports = store.reports_of(db, [a.id for listing in listings for a in listing.assignments])
+        _print_json([_task_json(listing, reports) for listing in listings])
         return
     for listing in listings:
         task = listing.task
@@ -300,8 +312,9 @@ def _time(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="microseconds") if moment else None
 
 
-def _task_json(listing) -> dict:
+def _task_json(listing, reports=None) -> dict:
     """`reminder tasks --json`: one object per task (the shape README documents)."""
+    reports = reports or {}
     task = listing.task
     return {
         "id": str(task.ref),
@@ -325,14 +338,25 @@ def _task_json(listing) -> dict:
         "status": str(listing.status),
         "removed": task.removed,
         "assignments": [{"id": a.id, "unit": a.unit, "role": str(a.role), "status": str(a.status),
-                         "done_at": _time(a.done_at)} for a in listing.assignments],
+                         "done_at": _time(a.done_at), "written": a.written, "via_group": a.via_group,
+                         "assigned_by": str(a.assigned_by), "assigned_at": _time(a.started_at),
+                         "reports": [_report_json(r) for r in reports.get(a.id, ())]}
+                        for a in listing.assignments],
     }
+
+
+def _report_json(report) -> dict:
+    """A unit's report in JSON: kind, note, when it happened (``at``) and when it was entered."""
+    return {"kind": str(report.kind), "note": report.note, "at": _time(report.at),
+            "recorded_at": _time(report.recorded_at)}
 
 
 # --- reminding ------------------------------------------------------------------------------------
 
-def _now(ctx, value: str | None):
-    """--now as an aware time in the office's timezone (a naive ISO time is read as local)."""
+def _now(ctx, value: str | None, hour: int | None = None):
+    """--now as an aware time in the office's timezone (a naive ISO time is read as local); a bare date
+    (2021-09-30) is that day at ``hour`` when one is given (the send hour for a tick, the digest hour for a
+    digest), else at midnight."""
     from zoneinfo import ZoneInfo
 
     from reminder import clock
@@ -341,26 +365,40 @@ def _now(ctx, value: str | None):
     moment = _parse_now(value)
     if moment is None:
         return clock.now(config.timezone)
+    if hour is not None and value is not None and len(value.strip()) == 10:
+        moment = moment.replace(hour=hour)
     return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(config.timezone))
 
 
 @cli.command()
-@click.option("--now", "now_text", help="Run as of this time (ISO, e.g. 2021-11-01T09:30); default: now.")
-@click.option("--dry-run", is_flag=True, help="Show what would be queued; write and send nothing.")
+@click.option("--now", "now_text", help="Run as of this time (ISO, e.g. 2021-11-01T09:30; a bare date is that day "
+                                        "at send_hour); default: now.")
+@click.option("--dry-run", is_flag=True, help="Show what would go out at --now (any date, before the import too); "
+                                              "change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
 def tick(ctx, now_text, dry_run, as_json):
-    """One planning and delivery pass: queue what is due by now, then send the outbox."""
+    """One planning and delivery pass: queue what is due by now, then send the outbox.
+
+    Nothing goes out outside the sending window (working days, from send_hour, before send_until_hour):
+    the pass then says when the next sending moment is."""
     from reminder.tick import run_tick
 
-    report = run_tick(_db(ctx), _config(ctx), _now(ctx, now_text), dry_run=dry_run, holder="cli")
+    config = _config(ctx)
+    now = _now(ctx, now_text, config.send_hour)
+    report = run_tick(_db(ctx, refresh=not dry_run), config, now, dry_run=dry_run, holder="cli")
     if as_json:
         _print_json(report.as_dict())
+        return
+    if report.waiting_until is not None:
+        click.echo(f"{now:%Y-%m-%d %H:%M} is outside the sending window (working days from {config.send_hour}:00"
+                   + (f" to {config.policy.send_until_hour}:00" if config.policy.send_until_hour else "")
+                   + f"); nothing goes out until {report.waiting_until:%Y-%m-%d %H:%M}")
         return
     click.echo(f"checked {report.checked} assignments: {report.notices} new notices, {report.messages} messages"
                + (" (dry run: nothing written or sent)" if dry_run else ""))
     for preview in report.preview:
-        click.echo(f"  -> {preview.unit} via {preview.route.channel}: {preview.subject}")
+        click.echo(f"  -> {preview.unit} via {preview.route.channel} ({preview.route.destination}): {preview.subject}")
     if report.delivered:
         click.echo("delivered: " + ", ".join(f"{k} {v}" for k, v in report.delivered.as_dict().items()))
     for unit in report.unroutable:
@@ -368,20 +406,27 @@ def tick(ctx, now_text, dry_run, as_json):
 
 
 @cli.command()
-@click.option("--now", "now_text", help="Build the digest as of this time (ISO); default: now.")
-@click.option("--dry-run", is_flag=True, help="Print the digest; write and send nothing.")
+@click.option("--now", "now_text", help="Build the digest as of this time (ISO; a bare date is that day at "
+                                        "digest_hour); default: now.")
+@click.option("--dry-run", is_flag=True, help="Print the digest as of --now (any date); change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
 def digest(ctx, now_text, dry_run, as_json):
-    """Build the office's escalation digest and send it to the office's contacts."""
+    """Build the office's escalation digest and send it to the office's contacts (on working days, in the
+    sending window)."""
     from reminder.digest import run_digest
 
-    summary = run_digest(_db(ctx), _config(ctx), _now(ctx, now_text), dry_run=dry_run, holder="cli")
+    config = _config(ctx)
+    now = _now(ctx, now_text, config.digest_hour)
+    summary = run_digest(_db(ctx, refresh=not dry_run), config, now, dry_run=dry_run, holder="cli")
     if as_json:
         _print_json(summary.as_dict())
     elif dry_run:
         click.echo(summary.subject)
         click.echo(summary.text)
+    elif summary.waiting_until is not None:
+        click.echo(f"not sent: {now:%Y-%m-%d %H:%M} is outside the sending window; the digest goes out on working "
+                   f"days in it (next: {summary.waiting_until:%Y-%m-%d %H:%M}); --dry-run shows it now")
     else:
         delivered = summary.delivered.as_dict() if summary.delivered else {}
         click.echo(f"{summary.subject} -> {summary.routes} route(s); delivered: {delivered}")
@@ -454,35 +499,62 @@ def retry(ctx, message_id):
     click.echo(f"message {message_id} queued; delivered: {delivered.as_dict()}")
 
 
-def _report(ctx, task, unit, note, kind):
+def _report(ctx, task, unit, note, kind, on=None):
+    """Record a unit's report; the assignment and what came of it (recorded, or already so)."""
     from reminder import store
 
     db = _db(ctx)
-    assignment = store.find_assignment(db, task, unit)
-    store.record_progress(db, assignment.id, kind, note or "", _now(ctx, None))
-    return assignment
+    now = _now(ctx, None)
+    assignment = store.find_assignment(db, task, unit, _config(ctx).directory)
+    outcome = store.record_progress(db, assignment.id, kind, note or "", now, at=_reported_on(ctx, on, now))
+    return assignment, outcome
+
+
+def _reported_on(ctx, on: str | None, now):
+    """--on DATE: when a report that came earlier (by phone) happened: that day at noon, never later than now."""
+    from datetime import time
+
+    day = _parse_date(on, "--on")
+    if day is None:
+        return None
+    local_today = now.astimezone(_config(ctx).zone).date()
+    if day > local_today:
+        raise click.BadParameter(f"{day} is in the future; a report is recorded on the day it came", param_hint="--on")
+    moment = datetime.combine(day, time(12), tzinfo=_config(ctx).zone)
+    return min(moment, now)
+
+
+_ON_HELP = "The day the unit reported, if earlier than today (YYYY-MM-DD), e.g. by phone."
 
 
 @cli.command()
 @click.argument("task")
-@click.option("--unit", required=True, help="The unit that finished (as named in the plan).")
+@click.option("--unit", required=True, help="The unit that finished (its name or alias; a group's member by name).")
 @click.option("--note", default="", help="What was done.")
+@click.option("--on", "on", help=_ON_HELP)
 @click.pass_context
-def done(ctx, task, unit, note):
+def done(ctx, task, unit, note, on):
     """Mark TASK done for a unit; its notices stop. TASK is the id `reminder tasks` shows (1-17),
     or a bare number when only one plan has it."""
-    assignment = _report(ctx, task, unit, note, "done")
+    from reminder.model import ReportOutcome
+
+    assignment, outcome = _report(ctx, task, unit, note, "done", on)
+    if outcome is ReportOutcome.ALREADY_DONE:
+        since = f" since {assignment.done_at.astimezone(_config(ctx).zone):%Y-%m-%d}" if assignment.done_at else ""
+        click.echo(f"task {assignment.task.ref} is already done for {assignment.unit}{since}; nothing recorded")
+        return
     click.echo(f"task {assignment.task.ref} done for {assignment.unit}")
 
 
 @cli.command()
 @click.argument("task")
-@click.option("--unit", required=True, help="The unit reporting.")
+@click.option("--unit", required=True, help="The unit reporting (its name or alias; a group's member by name).")
 @click.option("--note", required=True, help="The progress made.")
+@click.option("--on", "on", help=_ON_HELP)
 @click.pass_context
-def progress(ctx, task, unit, note):
-    """Record progress on TASK for a unit; check-ins and overdue repeats count from now."""
-    assignment = _report(ctx, task, unit, note, "progress")
+def progress(ctx, task, unit, note, on):
+    """Record progress on TASK for a unit; check-ins and overdue repeats count from the report."""
+    assignment, _ = _report(ctx, task, unit, note, "progress", on)
     click.echo(f"progress recorded on task {assignment.task.ref} for {assignment.unit}")
 
 
@@ -493,8 +565,44 @@ def progress(ctx, task, unit, note):
 @click.pass_context
 def reopen(ctx, task, unit, note):
     """Reopen TASK for a unit that was marked done by mistake."""
-    assignment = _report(ctx, task, unit, note, "reopen")
+    from reminder.model import ReportOutcome
+
+    assignment, outcome = _report(ctx, task, unit, note, "reopen")
+    if outcome is ReportOutcome.NOT_DONE:
+        click.echo(f"task {assignment.task.ref} is open for {assignment.unit} (not done); nothing to reopen")
+        return
     click.echo(f"task {assignment.task.ref} reopened for {assignment.unit}")
+
+
+@cli.command()
+@click.argument("task")
+@click.option("--unit", required=True, help="The unit to give TASK to (a name or alias; a group gives it to each "
+                                            "member).")
+@click.option("--remove", is_flag=True, help="Take TASK away from the unit instead.")
+@click.pass_context
+def assign(ctx, task, unit, remove):
+    """Give TASK to a unit (a task the plan left without units is 待分配 until then), or take it away.
+
+    A re-import of the plan keeps what the office decided here."""
+    from reminder import store
+
+    config = _config(ctx)
+    db = _db(ctx)
+    found = store.get_task(db, task).task
+    name = unit.strip()
+    if remove:
+        units = store.unassign_unit(db, found.id, name, config.directory, _now(ctx, None))
+        click.echo(f"task {found.ref} taken from {'、'.join(units)}")
+        return
+    resolution = config.directory.resolve_name(name)
+    if not resolution.known and len(config.directory):
+        click.echo(f"warning: '{name}' is not in the unit directory; its reminders go to the fallback channel or "
+                   "it is listed as unroutable until you add it to [[units]]", err=True)
+    units = store.assign_unit(db, found.id, name, config.directory, _now(ctx, None))
+    if not units:
+        click.echo(f"task {found.ref} already has {'、'.join(resolution.units)}; nothing changed")
+        return
+    click.echo(f"task {found.ref} given to {'、'.join(units)}")
 
 
 @cli.command()
@@ -521,21 +629,25 @@ def event(ctx, task, name, day):
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @click.pass_context
 def status(ctx, plan_ref, as_json):
-    """A plan's progress by unit: open and done assignments, latest report."""
+    """A plan's progress by unit: open, done and overdue assignments, the latest report and note."""
     from reminder import store
 
-    rows = store.plan_status(_db(ctx), plan_ref)
+    today = _now(ctx, None).astimezone(_config(ctx).zone).date()
+    rows = store.plan_status(_db(ctx), plan_ref, today)
     if as_json:
         _print_json([{"plan_id": r.plan_id, "plan_title": r.plan_title, "unit": r.unit, "open": r.open,
-                      "done": r.done, "last_report_at": _time(r.last_report_at)} for r in rows])
+                      "done": r.done, "overdue": r.overdue, "last_report_at": _time(r.last_report_at),
+                      "last_note": ({"task": str(r.last_note.ref), **_report_json(r.last_note)}
+                                    if r.last_note else None)} for r in rows])
         return
     current = None
     for r in rows:
         if r.plan_id != current:
             current = r.plan_id
             click.echo(f"plan {r.plan_id}: {r.plan_title}")
-        click.echo(f"  {r.unit[:24]:<24}  open {r.open:>3}  done {r.done:>3}  "
-                   f"last report {_time(r.last_report_at) or '-'}")
+        note = f"  {r.last_note.ref}: {r.last_note.note[:30]}" if r.last_note else ""
+        click.echo(f"  {r.unit[:24]:<24}  open {r.open:>3}  done {r.done:>3}  overdue {r.overdue:>3}  "
+                   f"last report {_time(r.last_report_at) or '-'}{note}")
 
 
 @cli.command("calendar")
@@ -582,6 +694,48 @@ def calendar_(ctx, year, as_json):
 
 def _weekday(day: date) -> str:
     return "周" + "一二三四五六日"[day.weekday()]
+
+
+@cli.group("config")
+def config_():
+    """The configuration file: check it."""
+
+
+@config_.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Print the units, their routes and the warnings as JSON.")
+@click.pass_context
+def config_check(ctx, as_json):
+    """Validate the config (exit 1 naming the key when it is wrong), then print each unit's effective
+    routes (which mailbox or robot its notices go to, shared with whom; a group's members) and warnings.
+    Every other command validates the config the same way before it runs."""
+    from reminder.routing import directory_report
+
+    config = _config(ctx)
+    units, warnings = directory_report(config)
+    if as_json:
+        _print_json({"source": str(config.source) if config.source else None, "warnings": warnings,
+                     "units": [{"unit": u.unit, "aliases": list(u.aliases), "groups": list(u.groups),
+                                "members": list(u.members),
+                                "routes": [{"id": r.id, "channel": r.channel, "destination": r.destination,
+                                            "shared_with": list(others)} for r, others in u.routes]}
+                               for u in units]})
+        return
+    click.echo(f"config {config.source or '(built-in defaults)'}: valid")
+    for u in units:
+        names = f"{u.unit}" + (f" (also {'、'.join(u.aliases)})" if u.aliases else "")
+        if u.members:
+            click.echo(f"  {names}: group of {len(u.members)}: {'、'.join(u.members)}")
+            continue
+        groups = f" [in {'、'.join(u.groups)}]" if u.groups else ""
+        click.echo(f"  {names}{groups}:" + ("" if u.routes else " no route"))
+        for route, others in u.routes:
+            shared = f" (shared with {'、'.join(others)})" if others else ""
+            click.echo(f"      {route.channel:<8} {route.destination}{shared}")
+    if not len(config.directory):
+        fallback = "the fallback channel (.eml files)" if config.fallback_channel else "nowhere (unroutable)"
+        click.echo(f"  no [[units]]: every unit's notices go to {fallback}")
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
 
 
 @cli.group()
@@ -696,7 +850,7 @@ def _link_unit(db, config, unit: str) -> str:
     from reminder import store
 
     name = unit.strip()
-    matches = store.match_units(db, name)
+    matches = store.match_units(db, name, config.directory)
     if matches == [name]:
         return name
     known = config.directory.lookup(name)

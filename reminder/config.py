@@ -78,6 +78,7 @@ class OfficeConfig:
     name: str = "政务公开办"
     emails: tuple[str, ...] = ()
     webhooks: tuple[WebhookConfig, ...] = ()
+    phone: str | None = None  # closes every notice with the office's contact, beside its emails
 
 
 @dataclass(frozen=True)
@@ -223,13 +224,16 @@ def parse_config(
     database = top.take("database", path, base_dir / "reminder.db")
     timezone = top.take("timezone", _timezone, "Asia/Shanghai")
     send_hour = top.take("send_hour", _int(0, 23), 9)
+    send_until_hour = top.take("send_until_hour", _int(1, 24), None)
+    digest_hour = top.take("digest_hour", _int(0, 23), 16)
+    _check_sending_window(send_hour, send_until_hour, digest_hour)
     cfg = Config(
         database=database,
-        digest_hour=top.take("digest_hour", _int(0, 23), 16),
+        digest_hour=digest_hour,
         templates=top.take("templates", _existing(base_dir, "folder"), None),
         fallback_channel=top.take("fallback_channel", _choice(FALLBACK_CHANNELS), None),
         retention_days=top.take("retention_days", _int(30, 36500), None),
-        policy=_policy(top.table("policy"), send_hour, timezone),
+        policy=_policy(top.table("policy"), send_hour, timezone, send_until_hour),
         office=_office(top.table("office"), env),
         smtp=_smtp(top.table("smtp"), env, base_dir),
         file=FileConfig(dir=_file_dir(top.table("file"), path, base_dir)),
@@ -246,7 +250,18 @@ def parse_config(
 # Sections
 
 
-def _policy(t: _Table, send_hour: int, timezone: str) -> Policy:
+def _check_sending_window(send_hour: int, send_until_hour: int | None, digest_hour: int) -> None:
+    """Notices and the digest go out on working days from send_hour, before send_until_hour: the window
+    must be open, and the digest's hour inside it (else it would never go out)."""
+    if send_until_hour is not None and send_until_hour <= send_hour:
+        raise _Invalid(f"must be later than send_hour ({send_hour}), got {send_until_hour}", "send_until_hour")
+    if digest_hour < send_hour or (send_until_hour is not None and digest_hour >= send_until_hour):
+        until = f" and before send_until_hour ({send_until_hour})" if send_until_hour is not None else ""
+        raise _Invalid(f"the digest goes out only in the sending window: set it from send_hour ({send_hour})"
+                       f"{until}, got {digest_hour}", "digest_hour")
+
+
+def _policy(t: _Table, send_hour: int, timezone: str, send_until_hour: int | None = None) -> Policy:
     days = t.take("remind_days_before", _list(_int(1, 3660)), (30, 7, 1))
     policy = Policy(
         remind_days_before=tuple(sorted(set(days), reverse=True)),
@@ -258,6 +273,7 @@ def _policy(t: _Table, send_hour: int, timezone: str) -> Policy:
         max_attempts=t.take("max_attempts", _int(1, 100), 6),
         retry_base_seconds=t.take("retry_base_seconds", _int(1, 86400), 60),
         send_hour=send_hour,
+        send_until_hour=send_until_hour,
         timezone=timezone,
     )
     t.finish()
@@ -269,6 +285,7 @@ def _office(t: _Table, env: Mapping[str, str]) -> OfficeConfig:
         name=t.take("name", _str, "政务公开办"),
         emails=t.take("emails", _list(_email), ()),
         webhooks=_webhooks(t, env),
+        phone=t.take("phone", _str, None),
     )
     t.finish()
     return office

@@ -127,8 +127,9 @@ def _channel_message(message: OutboxMessage, target: routing.Contact) -> Message
     if message.text is None:
         raise DeliveryError(f"message {message.id} has no body any more; it cannot be sent", permanent=True)
     to = target.addresses if isinstance(target, routing.Emails) else ()
+    reply_to = target.reply_to if isinstance(target, routing.Emails | routing.Folder) else ()
     return Message(key=message.key, to=to, subject=message.subject, text=message.text, html=message.html,
-                   markdown=message.markdown)
+                   markdown=message.markdown, reply_to=reply_to)
 
 
 def _record(db: sqlite_utils.Database, config: Config, now: datetime, holder: str, message: OutboxMessage,

@@ -1,9 +1,14 @@
 """The office digest from a store snapshot and ``now``.
 
-Who is late, on what, by how long; what is due soon; ongoing work whose units have gone silent;
-deadlines a person should check; units nobody can reach; messages that could not be delivered.
-Built fresh each time from the database (level-triggered like the planner), so a missed digest
-loses nothing: the next one says the same and more.
+A summary first: tasks and assignments counted apart, and a table by unit (overdue, the longest overdue,
+done, open, completion rate). Then the details: who is late, on what, by how long, and what they last
+reported; what is due soon; ongoing work whose units have gone silent; deadlines a person should check;
+tasks no unit has (待分配); units nobody can reach; messages that could not be delivered. Built fresh
+each time from the database (level-triggered like the planner), so a missed digest loses nothing: the
+next one says the same and more.
+
+It goes out only at a sending moment (working days, from ``send_hour``, before ``send_until_hour``); a
+dry run shows what it would say at any time, without writing anything.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, cast
 
-from reminder import delivery, routing, store
+from reminder import delivery, planner, routing, store
 from reminder.model import (
     Assignment,
     DeadlineKind,
@@ -32,8 +37,11 @@ from reminder.render import (
     Renderer,
     ReviewItem,
     SilentItem,
+    StandingRow,
+    UnassignedTask,
     UnitItem,
     UnroutableUnit,
+    WorkCounts,
     digest_context,
 )
 from reminder.store import NoticeBatch
@@ -65,9 +73,12 @@ class DigestSummary:
     text: str | None = None                              # the digest itself, on a dry run
     queued: int | None = None
     delivered: delivery.DeliveryCounts | None = None
+    waiting_until: datetime | None = None                # not a sending moment: nothing queued until then
 
     def as_dict(self) -> dict:
         summary: dict = {**self.totals, "subject": self.subject, "routes": self.routes}
+        if self.waiting_until is not None:
+            summary["waiting_until"] = self.waiting_until.isoformat()
         if self.text is not None:
             return {**summary, "text": self.text}
         return {**summary, "queued": self.queued,
@@ -77,7 +88,8 @@ class DigestSummary:
 def build_context(db: sqlite_utils.Database, config: Config, now: datetime) -> DigestContext:
     """The digest template's context (see ``reminder.render.DigestContext``)."""
     today = now.astimezone(config.zone).date()
-    store.refresh_due_dates(db, config.due_dates())
+    store.refresh_due_dates(db, config.due_dates(), now)
+    store.refresh_units(db, config.directory, now)
     overdue, due_soon = _dated(db, config, today)
     silent, review = _silent(db, today), _review(db)
     unroutable = _unroutable(db, config)
@@ -86,12 +98,26 @@ def build_context(db: sqlite_utils.Database, config: Config, now: datetime) -> D
               for m in store.list_messages(db, status=MessageStatus.DEAD)]
     calendar = config.working_calendar()
     notes = [calendar.coverage_note(year) or "" for year in calendar.uncovered(store.years_in_use(db))]
+    standings = _standings(db, today)
+    unassigned = [UnassignedTask(plan_title=t.plan_title, task_number=t.number, task_ref=str(t.ref), text=t.text,
+                                 units_text=t.units_text) for t in store.unassigned_tasks(db)]
     totals = DigestTotals(overdue=sum(g["total"] for g in overdue), due_soon=len(due_soon), silent=len(silent),
-                          review=len(review), unroutable=len(unroutable), failed=len(failed))
+                          review=len(review), unroutable=len(unroutable), failed=len(failed),
+                          unassigned=len(unassigned), standings=len(standings))
+    work = store.work_totals(db)
     return digest_context(config.office.name, now, overdue=_cut_overdue(overdue), due_soon=due_soon[:SECTION_LIMIT],
                           silent=silent[:SECTION_LIMIT], review=review[:SECTION_LIMIT],
                           unroutable=unroutable[:SECTION_LIMIT], failed=failed[:SECTION_LIMIT],
-                          totals=totals, limit=SECTION_LIMIT, calendar_notes=notes)
+                          totals=totals, limit=SECTION_LIMIT, calendar_notes=notes,
+                          standings=standings[:SECTION_LIMIT], unassigned=unassigned[:SECTION_LIMIT],
+                          work=WorkCounts(tasks=work.tasks, tasks_done=work.tasks_done, unassigned=work.unassigned,
+                                          assignments=work.assignments, assignments_done=work.assignments_done))
+
+
+def _standings(db: sqlite_utils.Database, today: date) -> list[StandingRow]:
+    """The summary table by unit: the most overdue first."""
+    return [StandingRow(unit=s.unit, overdue=s.overdue, longest_overdue_days=s.longest_overdue_days, done=s.done,
+                        open=s.open, completion=f"{s.completion_rate:.0%}") for s in store.unit_standings(db, today)]
 
 
 def _cut_overdue(groups: list[OverdueGroup]) -> list[OverdueGroup]:
@@ -108,8 +134,27 @@ def _cut_overdue(groups: list[OverdueGroup]) -> list[OverdueGroup]:
 
 def run_digest(db: sqlite_utils.Database, config: Config, now: datetime, *, dry_run: bool = False,
                holder: str = "digest", renderer: Renderer | None = None) -> DigestSummary:
-    """Render the digest and queue it to the office's routes (once per day), then deliver."""
+    """Render the digest and queue it to the office's routes (once per day), then deliver.
+
+    Only at a sending moment: otherwise nothing is queued and ``waiting_until`` says when it could go.
+    A dry run shows the digest as of ``now`` (any date, before the import too) as a tick at ``now`` would
+    leave the database, and writes nothing (:func:`reminder.store.preview`).
+    """
+    if dry_run:
+        with store.preview(db):
+            from reminder.tick import plan_pass
+
+            plan_pass(db, config, now, as_of=True)
+            return _digest(db, config, now, True, holder, renderer)
+    return _digest(db, config, now, False, holder, renderer)
+
+
+def _digest(db: sqlite_utils.Database, config: Config, now: datetime, dry_run: bool, holder: str,
+            renderer: Renderer | None) -> DigestSummary:
     renderer = renderer or Renderer(config.templates)
+    calendar = config.working_calendar()
+    waiting = None if planner.sending_moment(now, config.policy, calendar) else planner.next_sending_moment(
+        now, config.policy, calendar)
     context = build_context(db, config, now)
     routes = routing.office_routes(config)
     rendered = renderer.render_digest(context, routing.forms_for(routes) if not dry_run else ALL_FORMS)
@@ -117,11 +162,13 @@ def run_digest(db: sqlite_utils.Database, config: Config, now: datetime, *, dry_
     messages = [OutboxMessage(key=f"digest:{day}:{route.channel}:{route.id}", unit=config.office.name, route=route,
                               subject=rendered.subject, text=rendered.text, html=rendered.html,
                               markdown=rendered.markdown) for route in routes]
-    summary = DigestSummary(totals=dict(cast(dict[str, int], context["totals"])), subject=rendered.subject, routes=len(messages))
+    totals = dict(cast(dict[str, int], context["totals"]))
     if dry_run:
-        return DigestSummary(summary.totals, summary.subject, summary.routes, text=rendered.text)
+        return DigestSummary(totals, rendered.subject, len(messages), text=rendered.text, waiting_until=waiting)
+    if waiting is not None:
+        return DigestSummary(totals, rendered.subject, len(messages), queued=0, waiting_until=waiting)
     queued = store.enqueue(db, [NoticeBatch((), NoticeRoute.QUEUED, messages)], [], now)
-    return DigestSummary(summary.totals, summary.subject, summary.routes, queued=queued,
+    return DigestSummary(totals, rendered.subject, len(messages), queued=queued,
                          delivered=delivery.deliver_due(db, config, now, holder))
 
 
@@ -131,15 +178,20 @@ def _dated(db: sqlite_utils.Database, config: Config, today: date) -> tuple[list
     policy = config.policy
     overdue: dict[str, list[OverdueItem]] = {}
     due_soon = []
-    for assignment in store.dated_assignments(db, today + timedelta(days=DUE_SOON_DAYS)):
+    dated = store.dated_assignments(db, today + timedelta(days=DUE_SOON_DAYS))
+    notes = store.latest_notes(db, [a.id for a in dated if a.task.due and a.task.due.day < today])
+    for assignment in dated:
         due = assignment.task.due
         if due is None:
             continue
         item = _item(assignment, due.day, due.inferred, today)
         if due.day < today:
             days = (today - due.day).days
+            note = notes.get(assignment.id)
             overdue.setdefault(assignment.unit, []).append(
-                OverdueItem(**item, days_overdue=days, escalated=days > policy.escalate_after_days))
+                OverdueItem(**item, days_overdue=days, escalated=days > policy.escalate_after_days,
+                            last_note=note.note if note else None,
+                            last_note_at=note.at.astimezone(config.zone).date() if note else None))
         elif (due.day - today).days <= DUE_SOON_DAYS:
             due_soon.append(DueSoonItem(**item, unit=assignment.unit))
     units = sorted(overdue, key=lambda u: -max(i["days_overdue"] for i in overdue[u]))
@@ -153,7 +205,9 @@ def _item(assignment: Assignment, due: date, inferred: bool, today: date) -> Uni
     return UnitItem(stage="overdue" if due < today else "reminder", plan_title=task.plan_title,
                     task_number=task.number, task_ref=str(task.ref), text=task.text,
                     deadline_text=task.deadline.text, due=due, due_inferred=inferred,
-                    days_left=(due - today).days, late=False, milestone=None, period=None)
+                    days_left=(due - today).days, late=False, milestone=None, period=None,
+                    due_written=task.due.written if task.due else None, new=False, last_report=None,
+                    units_text=task.units_text)
 
 
 def _silent(db: sqlite_utils.Database, today: date) -> list[SilentItem]:

@@ -12,12 +12,14 @@ The entries (:class:`UnitConfig`, with their :class:`WebhookConfig` contacts) ar
 
 from __future__ import annotations
 
+import hashlib
+import json
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from reminder.model import Secret
+from reminder.model import Resolution, Secret
 
 WEBHOOK_TIMEOUT = 10.0
 """Seconds a webhook may take to connect, and again to answer, unless its ``timeout`` says otherwise."""
@@ -198,6 +200,39 @@ class Directory:
             emails.update(dict.fromkeys(member.emails))
             hooks.update(dict.fromkeys(member.webhooks))
         return Contacts(tuple(emails), tuple(hooks))
+
+    # --- the store's unit rule (``reminder.model.UnitRule``) ----------------------------------------
+
+    def resolve_name(self, written: str) -> Resolution:
+        """What a plan's unit name stands for: the directory's name of the unit (an alias resolved), or a
+        group's members (nested groups flattened); unknown names stand for themselves as written.
+
+        A group with members stands for them even when it has contacts of its own: each member is
+        reminded, reports and is ranked on its own (``reminder config check`` says the group's own
+        contacts go unused).
+        """
+        i = self._find(written)
+        if i is None:
+            return Resolution(written, (written,))
+        unit = self.units[i]
+        if not unit.members:
+            return Resolution(written, (unit.name,), known=True)
+        members = tuple(self.units[j].name for j in self._expand(i, ()))
+        return Resolution(written, members, group=True, known=True)
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever a name could resolve differently: names, aliases or members edited. An empty
+        directory resolves every name as written, as the store's default rule does, and says so."""
+        if not self.units:
+            return "as written"
+        shape = [[u.name, list(u.aliases), list(u.members)] for u in self.units]
+        return "directory " + hashlib.sha256(json.dumps(shape, ensure_ascii=False).encode()).hexdigest()[:16]
+
+    def groups_of(self, name: str) -> tuple[str, ...]:
+        """The names of the groups that list ``name`` (a unit's name) among their members, nested ones too."""
+        return tuple(unit.name for unit in self.units
+                     if unit.members and any(m.name == name for m in self.resolve(unit.name) or ()))
 
     def __iter__(self) -> Iterator[UnitConfig]:
         return iter(self.units)

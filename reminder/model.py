@@ -187,6 +187,7 @@ class Message:
     text: str
     html: str | None = None
     markdown: str | None = None
+    reply_to: tuple[str, ...] = ()  # email: where a unit's reply goes (the office), the Reply-To header
 
 
 # --------------------------------------------------------------------------------------------------
@@ -247,6 +248,14 @@ class Role(StrEnum):
 class AssignmentStatus(StrEnum):
     OPEN = "open"
     DONE = "done"
+
+
+class AssignedBy(StrEnum):
+    """Who gave a unit its share of a task. A re-import changes only the plan's assignments: one the
+    office added (`reminder assign`) stays, and one the office removed stays removed."""
+
+    PLAN = "plan"
+    OFFICE = "office"
 
 
 class ReportKind(StrEnum):
@@ -343,6 +352,8 @@ class Policy:
     retry_base_seconds: int = 60
     # Top-level keys of the config file, not of its [policy] table (the config reads them there).
     send_hour: int = field(default=9, metadata={"toml": (), "toml_top": ("send_hour",)})
+    # Notices and the digest go out before this hour (None: any time after send_hour that day).
+    send_until_hour: int | None = field(default=None, metadata={"toml": (), "toml_top": ("send_until_hour",)})
     timezone: str = field(default="Asia/Shanghai", metadata={"toml": (), "toml_top": ("timezone",)})
 
     def default_due_date(self, plan_year: int) -> date:
@@ -372,6 +383,7 @@ class TaskRecord:
     line: int | None = None
     events: dict[str, date] = field(default_factory=dict)
     removed: bool = False
+    created_at: datetime | None = None  # when its plan first brought it (a unit added later is 新分配)
 
     @property
     def number(self) -> str:
@@ -382,8 +394,16 @@ class TaskRecord:
 class Assignment:
     """One unit's share of one task: what the planner plans, the unit reports on and the office ranks.
 
-    ``created_at`` is when the import made it (check-ins of ongoing work count from there);
-    ``last_report_at`` is the latest done or progress report.
+    ``unit`` is the directory's name for the unit (a plan's alias resolved), or the name as the plan wrote
+    it when the directory does not know it. ``written`` is the name in the plan that gave this assignment:
+    the unit as spelled there (an alias), or the group it is a member of; ``via_group`` is that group
+    (县直各部门（含本单位）) when the assignment came from one, else None.
+
+    ``created_at`` is when the row was made; ``assigned_at`` when the unit got the task (the import, a
+    re-import or `reminder assign` that added it; check-ins of ongoing work count from there);
+    ``planned_from`` when its schedule last started over (assigned, deadline changed, reopened): a stage
+    that fired before it was never due to be sent, so catching it up is no 补发. ``last_report_at`` is
+    the latest done or progress report; ``assigned_by`` says whether the plan or the office gave it.
     """
 
     id: int
@@ -394,6 +414,16 @@ class Assignment:
     created_at: datetime | None = None
     done_at: datetime | None = None
     last_report_at: datetime | None = None
+    written: str = ""
+    via_group: str | None = None
+    assigned_at: datetime | None = None
+    planned_from: datetime | None = None
+    assigned_by: AssignedBy = AssignedBy.PLAN
+
+    @property
+    def started_at(self) -> datetime | None:
+        """When the unit got the task (``assigned_at``, else the row's ``created_at``)."""
+        return self.assigned_at or self.created_at
 
 
 @dataclass(frozen=True)
@@ -424,6 +454,9 @@ class Notice:
     late: bool = False
     milestone: str | None = None
     period: str | None = None
+    due_written: date | None = None  # the date the text gave, before it moved off a rest day
+    final: bool = True               # about the task's last date: once it passes, the task is overdue
+    new: bool = False                # its stage fired before the unit got the task by a later change (新分配)
 
     @property
     def unit(self) -> str:
@@ -490,3 +523,78 @@ class UnitProgress:
     open: int
     done: int
     last_report_at: datetime | None
+    overdue: int = 0                   # open assignments past their effective due date
+    last_note: Report | None = None    # the unit's latest report with a note, in this plan
+
+
+class ReportOutcome(StrEnum):
+    """What recording a report came to: it was recorded, or the assignment already stood that way."""
+
+    RECORDED = "recorded"
+    ALREADY_DONE = "already_done"  # `done` on a done assignment: nothing recorded
+    NOT_DONE = "not_done"          # `reopen` on an open assignment: nothing to undo
+
+
+@dataclass(frozen=True)
+class Report:
+    """One thing a unit reported on an assignment (done, progress, reopen): ``at`` is when it happened
+    (``--on`` for a report that came earlier by phone), ``recorded_at`` when it was entered; ``ref`` is
+    the task's 登记号, for listings across tasks."""
+
+    kind: ReportKind
+    note: str
+    at: datetime
+    recorded_at: datetime
+    ref: TaskRef | None = None
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a unit name in a plan stands for (``UnitRule``): the directory's names of the units it means
+    (itself, or a group's members) and whether it is a group the directory expanded. ``known`` is False
+    when the directory does not know the name; it then stands for itself as written."""
+
+    written: str
+    units: tuple[str, ...]
+    group: bool = False
+    known: bool = False
+
+
+class UnitRule(Protocol):
+    """How the store turns a plan's unit names into units (``reminder.directory.Directory``): aliases
+    to the directory's names, groups to their members. ``fingerprint`` changes whenever its answers
+    could; the store then resolves every task's units again (``store.refresh_units``)."""
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    def resolve_name(self, written: str) -> Resolution: ...
+
+
+@dataclass(frozen=True)
+class UnitStanding:
+    """One unit's standing over every current assignment (the digest's summary, a board's ranking):
+    assignments open and done, how many are overdue and by how long the longest is (days)."""
+
+    unit: str
+    open: int
+    done: int
+    overdue: int
+    longest_overdue_days: int
+
+    @property
+    def completion_rate(self) -> float:
+        """Done of all (0.0 when it has none)."""
+        total = self.open + self.done
+        return self.done / total if total else 0.0
+
+
+@dataclass(frozen=True)
+class WorkTotals:
+    """Tasks and assignments counted apart: a task is done when every unit on it is done."""
+
+    tasks: int
+    tasks_done: int
+    unassigned: int      # current tasks with no unit (待分配)
+    assignments: int
+    assignments_done: int

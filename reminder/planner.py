@@ -1,24 +1,40 @@
-"""(assignment, policy, calendar, now) -> the notices that should exist by now.  Pure.
+"""(assignments, policy, calendar, now) -> the notices that should exist by now.  Pure.
 
 Level-triggered planning (DESIGN.md): nothing here remembers what was scheduled. For one assignment
-the planner lists every *stage* its deadline implies (reminders N days before, the due day, repeating
-overdue notices, escalation, check-ins), each with the moment it fires, and returns
+the planner lists every *stage* its deadline implies (reminders N days before, the due day, escalation,
+check-ins), each with the moment it fires, and returns (:func:`plan_assignment`)
 
 * the latest unit-facing stage that has fired by ``now`` — earlier ones that were never sent (the
-  daemon was down) are coalesced into it, so a unit gets one notice, marked late, not a burst;
+  daemon was down) are coalesced into it, so a unit gets one notice, not a burst;
+* whether the assignment is overdue and due to be chased (``overdue_from``: from one overdue interval
+  after its due date, or after the unit's last report);
 * office-facing stages that have fired (escalation of overdue or silent assignments);
 * ``next_check_at``: when the next stage fires, so the store only hands us assignments with work due.
+
+For one unit, :func:`plan_unit` then decides what the unit hears in this pass, with what the store knows
+(which notices exist, when the unit last had an overdue message):
+
+* a due-day notice only on the due day: one that was never sent (downtime) is not sent late; the item
+  is overdue by then, and says so;
+* overdue notices per unit, not per task: at most one overdue message every ``overdue_repeat_days``,
+  listing every overdue task of the unit;
+* 补发 (``late``) only for a stage that fired while the assignment had this schedule and went unsent;
+  a stage that fired before the unit got the task (an import, a re-import that added the unit) is not
+  late, and is 新分配 (``new``) when the task was given to the unit after its plan brought it.
 
 Every notice carries a unique key built from the day it fires, the assignment, the stage and the date
 it is about (``2021-11-08:a5:overdue:2021-11-01``), so inserting the same notice twice is a no-op and a
 changed deadline (a corrected plan) yields new keys.
 
-Stages fire on working days at the send hour. A due date on a holiday or weekend moves to the next
-working day; reminders N days before move back to the working day before, so they are never late.
+Stages fire on working days at the send hour; nothing goes out outside the sending window
+(:func:`sending_moment`: working days, from ``send_hour``, before ``send_until_hour``). A due date on a
+holiday or weekend moves to the next working day (:func:`shift_note` says why); reminders N days before
+move back to the working day before, so they are never late.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -49,16 +65,29 @@ PERIOD_MONTHS = {Every.YEAR: 12, Every.HALF_YEAR: 6, Every.QUARTER: 3, Every.MON
 @dataclass(frozen=True)
 class Decision:
     """What should exist for one assignment by now, and when to look at it again (None: never, until
-    something changes it: a report, an event, a corrected plan)."""
+    something changes it: a report, an event, a corrected plan). ``overdue_from`` is the first day the
+    assignment is chased as overdue (None while it is not overdue, or never is: done, a step, a period)."""
 
     notices: tuple[Notice, ...]
     next_check_at: datetime | None
+    overdue_from: date | None = None
+
+
+@dataclass(frozen=True)
+class UnitPlan:
+    """What one unit's assignments come to in one pass: the new notices (the unit's, at most one per
+    assignment, and the office's) and when to look at each assignment again."""
+
+    notices: tuple[Notice, ...]
+    next_checks: tuple[tuple[int, datetime | None], ...]
 
 
 @dataclass(frozen=True)
 class _Target:
     """One date a unit must meet: the due date, a milestone, or the end of a recurring period.
-    ``due`` is a working day; ``written`` the date before it was moved off a rest day."""
+    ``due`` is a working day; ``written`` the date before it was moved off a rest day.
+    ``nags_when_overdue``: the task's last date (not a step, not a period): once it passes, the task is
+    overdue, chased and escalated."""
 
     due: date
     inferred: bool
@@ -77,20 +106,169 @@ class _Stage:
 
 
 def plan_assignment(assignment: Assignment, policy: Policy, calendar: Calendar, now: datetime) -> Decision:
-    """The notices that should exist for ``assignment`` by ``now``, and when to look again."""
+    """The notices that should exist for ``assignment`` by ``now``, and when to look again.
+
+    The unit-facing notice is the latest stage that has fired; an assignment overdue past ``overdue_from``
+    yields an overdue notice of today instead (:func:`plan_unit` decides whether the unit hears it now).
+    """
     # A stage fires at the send hour of its day: it has fired by now when its day is this one or before.
-    today = _local_date(now, policy)
-    fired_until = today if _fire_at(today, policy) <= now else today - timedelta(days=1)
+    fired_until = _fired_until(now, policy)
     stages = _stages(assignment, policy, calendar, now)
+    overdue_from = _overdue_from(assignment, policy, calendar)
     fired = [s for s in stages if s.fire_on <= fired_until]
-    pending = min((s.fire_on for s in stages if s.fire_on > fired_until), default=None)
+    pending = [s.fire_on for s in stages if s.fire_on > fired_until]
+    if overdue_from is not None and overdue_from > fired_until:
+        pending.append(overdue_from)
     notices = []
-    unit_fired = [s for s in fired if s.stage in UNIT_STAGES]
-    if unit_fired:
-        latest = max(unit_fired, key=lambda s: (s.fire_on, UNIT_STAGES.index(s.stage)))
-        notices.append(_notice(assignment, latest, policy, now))
+    if overdue_from is not None and overdue_from <= fired_until:
+        notices.append(overdue_notice(assignment, fired_until, policy))
+    else:
+        unit_fired = [s for s in fired if s.stage in UNIT_STAGES]
+        if unit_fired:
+            latest = max(unit_fired, key=lambda s: (s.fire_on, UNIT_STAGES.index(s.stage)))
+            notices.append(_notice(assignment, latest, policy, now))
     notices.extend(_notice(assignment, s, policy, now) for s in fired if s.stage in OFFICE_STAGES)
-    return Decision(notices=tuple(notices), next_check_at=_fire_at(pending, policy) if pending else None)
+    next_check = _fire_at(min(pending), policy) if pending else None
+    return Decision(notices=tuple(notices), next_check_at=next_check, overdue_from=overdue_from)
+
+
+def plan_unit(assignments: Sequence[Assignment], policy: Policy, calendar: Calendar, now: datetime, *,
+              stored: Collection[str] = (), last_overdue: datetime | None = None,
+              overdue: Callable[[], Sequence[Assignment]] = tuple,
+              decisions: Mapping[int, Decision] | None = None) -> UnitPlan:
+    """What one unit hears in this pass about ``assignments`` (those due for a look), and the office.
+
+    ``stored`` holds the keys of notices that exist already (they are not new); ``last_overdue`` is when
+    the unit last had overdue items; ``overdue`` reads its other open assignments past their due date,
+    which an overdue message lists with the rest (read only when one goes out). ``decisions`` are the
+    assignments' :func:`plan_assignment` results, when the caller has them already. Rules (see the
+    module docstring): a due-day notice only on the due day; at most one overdue message per unit every
+    ``overdue_repeat_days``, listing every overdue task.
+    """
+    today = _fired_until(now, policy)
+    interval = timedelta(days=max(1, policy.overdue_repeat_days))
+    notices: list[Notice] = []
+    chase: list[Assignment] = []
+    next_checks: dict[int, datetime | None] = {}
+    for assignment in assignments:
+        decision = (decisions or {}).get(assignment.id) or plan_assignment(assignment, policy, calendar, now)
+        next_checks[assignment.id] = decision.next_check_at
+        for notice in decision.notices:
+            if notice.key in stored:
+                continue
+            if not notice.stage.for_unit:
+                notices.append(notice)
+            elif notice.stage is Stage.OVERDUE:
+                chase.append(assignment)
+            elif notice.stage is Stage.DUE and notice.fire_at.date() < today:
+                # A due day that passed unsent: the item is overdue now (a step or a period is simply past).
+                if notice.final:
+                    chase.append(assignment)
+            else:
+                notices.append(notice)
+    if not chase:
+        return UnitPlan(tuple(notices), tuple(next_checks.items()))
+    last = _local_date(last_overdue, policy) if last_overdue else None
+    release = calendar.next_workday(last + interval) if last else today
+    if release <= today:
+        listed = {a.id: a for a in (*assignments, *overdue()) if _is_overdue(a, today)}
+        listed.update((a.id, a) for a in chase)
+        notices.extend(overdue_notice(a, today, policy, new=_newly_given(a, last_overdue)) for a in listed.values())
+        release = calendar.next_workday(today + interval)
+    again = _fire_at(release, policy)
+    for assignment in chase:
+        current = next_checks[assignment.id]
+        next_checks[assignment.id] = again if current is None else min(current, again)
+    return UnitPlan(tuple(notices), tuple(next_checks.items()))
+
+
+def overdue_notice(assignment: Assignment, day: date, policy: Policy, new: bool = False) -> Notice:
+    """The overdue notice of ``assignment`` going out on ``day``: about its effective due date."""
+    task = assignment.task
+    due = task.due
+    tag = due.day.isoformat() if due else "-"
+    return Notice(key=f"{day.isoformat()}:a{assignment.id}:{Stage.OVERDUE}:{tag}", assignment=assignment,
+                  stage=Stage.OVERDUE, fire_at=_fire_at(day, policy), due=due.day if due else None,
+                  due_inferred=bool(due and due.inferred), due_written=due.written if due else None, new=new)
+
+
+def _is_overdue(assignment: Assignment, today: date) -> bool:
+    due = assignment.task.due
+    return assignment.status is AssignmentStatus.OPEN and due is not None and due.day < today
+
+
+def _newly_given(assignment: Assignment, last_overdue: datetime | None) -> bool:
+    """Given to the unit by a later change (a re-import, the office) since its last overdue message."""
+    given, created = assignment.started_at, assignment.task.created_at
+    return (given is not None and created is not None and given > created
+            and (last_overdue is None or given > last_overdue))
+
+
+def _overdue_from(assignment: Assignment, policy: Policy, calendar: Calendar) -> date | None:
+    """The first day an overdue assignment is chased: one overdue interval after its last date (or after
+    the unit's last report, if later), on a working day. None when it is done or has no such date."""
+    if assignment.status is AssignmentStatus.DONE or assignment.task.deadline.kind in (
+            DeadlineKind.ONGOING, DeadlineKind.RECURRING):
+        return None
+    task = assignment.task
+    finals = [t for t in _targets_for_deadline(task.deadline, task.plan_year, policy, calendar, task.events)
+              if t.nags_when_overdue]
+    if not finals:
+        return None
+    anchor = max(t.due for t in finals)
+    reported = assignment.last_report_at
+    if reported and reported.date() > anchor:
+        anchor = reported.date()
+    return calendar.next_workday(anchor + timedelta(days=max(1, policy.overdue_repeat_days)))
+
+
+def sending_moment(now: datetime, policy: Policy, calendar: Calendar) -> bool:
+    """Whether notices and the digest may go out at ``now``: a working day, from ``send_hour``, before
+    ``send_until_hour`` (when set)."""
+    local = now.astimezone(_zone(policy.timezone)) if now.tzinfo else now
+    if not calendar.is_workday(local.date()) or local.hour < policy.send_hour:
+        return False
+    return policy.send_until_hour is None or local.hour < policy.send_until_hour
+
+
+def next_sending_moment(now: datetime, policy: Policy, calendar: Calendar) -> datetime:
+    """``now`` when it is a sending moment, else the next one (a working day at ``send_hour``)."""
+    if sending_moment(now, policy, calendar):
+        return now
+    today = _local_date(now, policy)
+    if calendar.is_workday(today) and now < _fire_at(today, policy):
+        return _fire_at(today, policy)
+    return _fire_at(calendar.next_workday(today, include_today=False), policy)
+
+
+WEEKDAYS = "一二三四五六日"
+
+
+def shift_note(written: date, day: date, calendar: Calendar) -> str | None:
+    """Why a date moved, said once in a notice: "10月30日为周六，顺延至11月1日（周一）"; None if it did not."""
+    if written == day:
+        return None
+    target = f"{day.month}月{day.day}日" if day.year == written.year else f"{day.year}年{day.month}月{day.day}日"
+    return (f"{written.month}月{written.day}日为{_rest_reason(written, calendar)}，顺延至{target}"
+            f"（周{WEEKDAYS[day.weekday()]}）")
+
+
+def _rest_reason(day: date, calendar: Calendar) -> str:
+    """What kind of rest day ``day`` is: the festival whose holiday (the run of rest days) it falls in,
+    else 周六 / 周日."""
+    names = {d.day: d.name for d in calendar.schedule(day.year).rest_days}
+    first = last = day
+    while not calendar.is_workday(first - timedelta(days=1)) and day - first < timedelta(days=10):
+        first -= timedelta(days=1)
+    while not calendar.is_workday(last + timedelta(days=1)) and last - day < timedelta(days=10):
+        last += timedelta(days=1)
+    festivals = [names[d].split("（")[0] for d in sorted(names) if first <= d <= last
+                 and not names[d].startswith("休息日") and names[d] != "节假日"]
+    if festivals:
+        return f"{festivals[0]}假期"
+    if day in names:
+        return "法定节假日"
+    return f"周{WEEKDAYS[day.weekday()]}" if day.weekday() >= 5 else "休息日"
 
 
 def effective_due(deadline: Deadline, plan_year: int, policy: Policy, calendar: Calendar,
@@ -157,40 +335,15 @@ def _target_stages(target: _Target, assignment: Assignment, policy: Policy, cale
             stages.append(_Stage(Stage.REMINDER, fire_on, target))
     stages.append(_Stage(Stage.DUE, target.due, target))
     if target.nags_when_overdue:
-        stages.extend(_overdue_stages(target, assignment, policy, calendar, now))
-    return stages
-
-
-def _overdue_stages(target: _Target, assignment: Assignment, policy: Policy, calendar: Calendar,
-                    now: datetime) -> list[_Stage]:
-    """Overdue notices repeat from the due day, or from the unit's last report if it is later."""
-    anchor = target.due
-    reported = assignment.last_report_at
-    if reported and reported.date() > anchor:
-        anchor = reported.date()
-    interval = timedelta(days=max(1, policy.overdue_repeat_days))
-    stages = []
-    today = _local_date(now, policy)
-    # Only the latest repeat that has fired and the next one count (the planner sends the latest stage
-    # reached), so start a couple of repeats before today instead of walking every one since the due
-    # day; step back while that one falls after yesterday (a long holiday can push a repeat forward).
-    k = max(1, (today - anchor).days // interval.days - 2)
-    while k > 1 and calendar.next_workday(anchor + k * interval) > today - timedelta(days=1):
-        k -= 1
-    while True:
-        fire_on = calendar.next_workday(anchor + k * interval)
-        stages.append(_Stage(Stage.OVERDUE, fire_on, target))
-        if fire_on > today:
-            break  # one pending stage is enough to know when to look again
-        k += 1
-    escalate_on = calendar.next_workday(target.due + timedelta(days=policy.escalate_after_days))
-    stages.append(_Stage(Stage.ESCALATION, escalate_on, target))
+        # Overdue notices are the unit's (plan_unit); the office hears once past the threshold.
+        escalate_on = calendar.next_workday(target.due + timedelta(days=policy.escalate_after_days))
+        stages.append(_Stage(Stage.ESCALATION, escalate_on, target))
     return stages
 
 
 def _checkin_stages(assignment: Assignment, policy: Policy, calendar: Calendar, now: datetime) -> list[_Stage]:
     """Ongoing work: a check-in every period since the last report; silence past grace escalates."""
-    start = (assignment.created_at or now).date()
+    start = (assignment.started_at or now).date()
     reported = assignment.last_report_at
     anchor = max(start, reported.date()) if reported else start
     every = timedelta(days=max(1, policy.checkin_every_days))
@@ -292,10 +445,23 @@ def _notice(assignment: Assignment, stage: _Stage, policy: Policy, now: datetime
     tag = target.period or target.due.isoformat()
     # The day it fires comes first: keys written by one tick are neighbours in the store's key index.
     key = f"{stage.fire_on.isoformat()}:a{assignment.id}:{stage.stage}:{tag}"
-    late = stage.fire_on < _local_date(now, policy)
-    return Notice(key=key, assignment=assignment, stage=stage.stage, fire_at=_fire_at(stage.fire_on, policy),
-                  due=target.due, due_inferred=target.inferred, late=late, milestone=target.milestone,
-                  period=target.period)
+    fire_at = _fire_at(stage.fire_on, policy)
+    before = fire_at < assignment.planned_from if assignment.planned_from else False
+    late = stage.fire_on < _local_date(now, policy) and not before
+    given, created = assignment.started_at, assignment.task.created_at
+    new = bool(given and created and given > created and fire_at < given)
+    # A check-in asks for progress: it has no date to meet (its target's day only keys it); a silence
+    # notice is about the day the unit last reported (or got the task).
+    due = None if stage.stage is Stage.CHECKIN else target.due
+    return Notice(key=key, assignment=assignment, stage=stage.stage, fire_at=fire_at, due=due,
+                  due_inferred=target.inferred, late=late, milestone=target.milestone, period=target.period,
+                  due_written=target.written if due else None, final=target.nags_when_overdue, new=new)
+
+
+def _fired_until(now: datetime, policy: Policy) -> date:
+    """The last day whose stages have fired by ``now``: today from the send hour, else yesterday."""
+    today = _local_date(now, policy)
+    return today if _fire_at(today, policy) <= now else today - timedelta(days=1)
 
 
 def _fire_at(day: date, policy: Policy) -> datetime:
@@ -314,6 +480,7 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def _local_date(now: datetime, policy: Policy) -> date:
+    """The office's calendar day at ``now``."""
     return now.astimezone(_zone(policy.timezone)).date() if now.tzinfo else now.date()
 
 

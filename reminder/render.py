@@ -12,10 +12,12 @@ raise (StrictUndefined) instead of printing nothing. A mistake in a user's templ
 ``ConfigError(key="templates")`` naming the file and line; one in a packaged template is a bug and
 raises Jinja's own error.
 
-Context shapes: the TypedDicts below (``UnitContext``, ``DigestContext``), built by :func:`unit_context`
-and :func:`digest_context`; a test renders every template from them. Items are grouped by stage here,
-once, so templates loop over ``sections`` instead of filtering ``items`` again and again. In templates
-``group.items`` is the key, not the dict method: the renderer looks keys up first.
+Context shapes: the TypedDicts below (``UnitContext``, ``DigestContext``), built by :func:`notice_context`
+(:func:`unit_context` for one unit) and :func:`digest_context`; a test renders every template from them.
+Items are grouped by stage here, once, so templates loop over ``sections`` instead of filtering ``items``
+again and again. A notice may be for several units that share a mailbox or a robot: it then has one
+block per unit in ``units`` (one block when it is for one unit). In templates ``group.items`` is the key,
+not the dict method: the renderer looks keys up first.
 
 Jinja2 is imported inside ``Renderer`` so that importing this module (and ``reminder --help``) stays cheap.
 """
@@ -78,12 +80,16 @@ class UnitItem(TypedDict):
     task_ref: str             # the stable reference people type (登记号): "<plan id>-<number>", "1-17"
     text: str                 # the requirement as written
     deadline_text: str        # the deadline as written ("" when the plan gave none)
-    due: date | None          # the effective (working-day) due date of this stage
+    due: date | None          # the effective (working-day) due date of this stage; None for check-ins
     due_inferred: bool        # the text gave no date or no year: the date is our guess
     days_left: int | None     # >0 days until due, 0 due today, <0 days overdue; None for check-ins
-    late: bool                # should have gone out earlier (the service was down)
+    late: bool                # should have gone out earlier (the service was down): 补发
     milestone: str | None     # what is due now, for deadlines with several steps
     period: str | None        # for recurring tasks: "2021年第3季度"
+    due_written: date | None  # the date the text gave, before it moved off a rest day
+    new: bool                 # the task was given to the unit by a later change: 新分配
+    last_report: date | None  # check-ins: when the unit last reported (None: never)
+    units_text: str           # the plan's unit cell as written (县直各部门（含本单位）)
 
 
 class StageSection(TypedDict):
@@ -93,21 +99,45 @@ class StageSection(TypedDict):
     items: list[UnitItem]
 
 
-class UnitContext(TypedDict):
-    """A unit's notice for one tick (``unit.*.j2``)."""
+class UnitBlock(TypedDict):
+    """One unit's part of a notice."""
 
     unit: str
+    items: list[UnitItem]          # in section order
+    sections: list[StageSection]   # by stage, most urgent first
+
+
+class OfficeContact(TypedDict):
+    """How a unit reaches the office (``[office]``): its name, email addresses (replies to a notice by
+    email go there) and phone."""
+
+    name: str
+    emails: list[str]
+    phone: str | None
+
+
+class UnitContext(TypedDict):
+    """A notice for one tick (``unit.*.j2``): for one unit, or for several that share the address."""
+
+    unit: str                      # who it is for: the unit, or "县财政局、县民政局等5个单位"
     office: str
     now: datetime
-    items: list[UnitItem]          # every item, in section order
-    sections: list[StageSection]   # by stage, most urgent first; a stage without items has none
+    items: list[UnitItem]          # every item of every unit, in section order
+    sections: list[StageSection]   # every unit's items by stage, most urgent first (the subject)
     inferred_note: bool            # some item shows an inferred date: explain the mark
     late_note: bool                # some item is sent late: explain 补发
+    units: list[UnitBlock]         # one block per unit (one for a unit's own notice)
+    contact: OfficeContact
+    new_note: bool                 # some item is 新分配: explain it
+    shift_notes: list[str]         # why a date moved, once each ("10月30日为周六，顺延至11月1日（周一）")
+    by_email: bool                 # it goes by email (or an .eml file): a reply reaches the office (Reply-To)
 
 
 class OverdueItem(UnitItem):
     days_overdue: int
     escalated: bool           # overdue past escalate_after_days: the office should act
+    last_note: str | None     # what the unit last reported on it
+    last_note_at: date | None
 
 
 class OverdueGroup(TypedDict):
@@ -151,6 +181,37 @@ class FailedMessage(TypedDict):
     last_error: str
 
 
+class StandingRow(TypedDict):
+    """One unit's line in the digest's summary table."""
+
+    unit: str
+    overdue: int              # assignments past their due date
+    longest_overdue_days: int
+    done: int
+    open: int
+    completion: str           # done of all, as a percentage ("75%")
+
+
+class WorkCounts(TypedDict):
+    """Tasks and assignments counted apart (a task is done when every unit on it is)."""
+
+    tasks: int
+    tasks_done: int
+    unassigned: int
+    assignments: int
+    assignments_done: int
+
+
+class UnassignedTask(TypedDict):
+    """A task no unit has (待分配)."""
+
+    plan_title: str
+    task_number: str
+    task_ref: str
+    text: str
+    units_text: str
+
+
 class DigestTotals(TypedDict):
     """Whole counts per section, before the lists were cut."""
 
@@ -160,6 +221,8 @@ class DigestTotals(TypedDict):
     review: int
     unroutable: int
     failed: int
+    unassigned: int
+    standings: int            # units in the summary table
 
 
 class DigestContext(TypedDict):
@@ -178,39 +241,80 @@ class DigestContext(TypedDict):
     omitted_note: str         # what the cut left out ("逾期任务12项"), "" when nothing
     inferred_note: bool       # some listed date was inferred: explain the mark
     calendar_notes: list[str]  # years the working-day calendar does not know ("2027年节假日安排尚未载入，按周末计算")
+    standings: list[StandingRow]    # the summary table by unit, the most overdue first
+    work: WorkCounts
+    unassigned: list[UnassignedTask]
 
 
 DIGEST_SECTIONS = {"overdue": "逾期任务", "due_soon": "近期到期", "silent": "未报送进展", "review": "需核对时限",
-                   "unroutable": "无联系方式单位", "failed": "发送失败消息"}
+                   "unroutable": "无联系方式单位", "failed": "发送失败消息", "unassigned": "待分配任务",
+                   "standings": "单位汇总"}
 
 
-def unit_context(unit: str, office: str, now: datetime, items: Sequence[UnitItem]) -> UnitContext:
-    """A unit's notice: its items grouped by stage, most urgent first, keeping their order within a stage."""
+def _by_stage(items: Sequence[UnitItem]) -> list[StageSection]:
+    """Items grouped by stage, most urgent first, keeping their order within a stage; no empty stages."""
     sections = [StageSection(stage=str(stage), items=[i for i in items if i["stage"] == stage])
                 for stage in MOST_URGENT_FIRST]
-    sections = [s for s in sections if s["items"]]
-    ordered = [i for s in sections for i in s["items"]]
-    return UnitContext(unit=unit, office=office, now=now, items=ordered, sections=sections,
-                       inferred_note=any(i["due_inferred"] and i["due"] for i in ordered),
-                       late_note=any(i["late"] for i in ordered))
+    return [s for s in sections if s["items"]]
+
+
+UNITS_NAMED = 3
+"""A notice for several units names this many of them in its greeting and subject, then counts the rest."""
+
+
+def units_label(units: Sequence[str]) -> str:
+    """Who a notice is for: "县财政局", "县财政局、县民政局", "县财政局、县民政局、县审计局等5个单位"."""
+    if len(units) <= UNITS_NAMED:
+        return "、".join(units)
+    return "、".join(units[:UNITS_NAMED]) + f"等{len(units)}个单位"
+
+
+def notice_context(units: Sequence[tuple[str, Sequence[UnitItem]]], contact: OfficeContact, now: datetime,
+                   shift_notes: Sequence[str] = (), by_email: bool = True) -> UnitContext:
+    """A notice for one unit or for several sharing an address: one block per unit (its items by stage),
+    and every item by stage for the subject. ``by_email``: it goes by email (else to a robot or a
+    webhook, where nobody can reply to it)."""
+    blocks = [UnitBlock(unit=unit, sections=_by_stage(items), items=[]) for unit, items in units if items]
+    for block in blocks:
+        block["items"] = [i for section in block["sections"] for i in section["items"]]
+    every = [i for block in blocks for i in block["items"]]
+    sections = _by_stage(every)
+    return UnitContext(unit=units_label([b["unit"] for b in blocks]), office=contact["name"], now=now,
+                       items=[i for section in sections for i in section["items"]], sections=sections,
+                       inferred_note=any(i["due_inferred"] and i["due"] for i in every),
+                       late_note=any(i["late"] for i in every), units=blocks, contact=contact,
+                       new_note=any(i["new"] for i in every), shift_notes=list(dict.fromkeys(shift_notes)),
+                       by_email=by_email)
+
+
+def unit_context(unit: str, office: str, now: datetime, items: Sequence[UnitItem],
+                 contact: OfficeContact | None = None) -> UnitContext:
+    """A unit's own notice: its items grouped by stage, most urgent first, keeping their order within a stage."""
+    return notice_context([(unit, items)], contact or OfficeContact(name=office, emails=[], phone=None), now)
 
 
 def digest_context(office: str, now: datetime, *, overdue: list[OverdueGroup], due_soon: list[DueSoonItem],
                    silent: list[SilentItem], review: list[ReviewItem], unroutable: list[UnroutableUnit],
                    failed: list[FailedMessage], totals: DigestTotals | None = None, limit: int = 0,
-                   calendar_notes: Sequence[str] = ()) -> DigestContext:
+                   calendar_notes: Sequence[str] = (), standings: Sequence[StandingRow] = (),
+                   work: WorkCounts | None = None, unassigned: Sequence[UnassignedTask] = ()) -> DigestContext:
     """The digest's context. ``totals`` (whole counts, when the lists were cut) default to the lists'
     own lengths; ``omitted_note`` says what the cut left out."""
     shown = DigestTotals(overdue=sum(len(g["items"]) for g in overdue), due_soon=len(due_soon),
-                         silent=len(silent), review=len(review), unroutable=len(unroutable), failed=len(failed))
+                         silent=len(silent), review=len(review), unroutable=len(unroutable), failed=len(failed),
+                         unassigned=len(unassigned), standings=len(standings))
     totals = totals or shown
     whole, listed = cast(dict[str, int], totals), cast(dict[str, int], shown)
-    omitted = [f"{title}{whole[k] - listed[k]}项" for k, title in DIGEST_SECTIONS.items() if whole[k] > listed[k]]
+    omitted = [f"{title}{whole[k] - listed[k]}{'个单位' if k == 'standings' else '项'}"
+               for k, title in DIGEST_SECTIONS.items() if whole[k] > listed[k]]
     dated: list[UnitItem] = [i for g in overdue for i in g["items"]] + list(due_soon)
     return DigestContext(office=office, now=now, overdue=overdue, due_soon=due_soon, silent=silent, review=review,
                          unroutable=unroutable, failed=failed, totals=totals, limit=limit,
                          omitted_note="、".join(omitted), inferred_note=any(i["due_inferred"] and i["due"] for i in dated),
-                         calendar_notes=list(calendar_notes))
+                         calendar_notes=list(calendar_notes), standings=list(standings),
+                         work=work or WorkCounts(tasks=0, tasks_done=0, unassigned=len(unassigned), assignments=0,
+                                                 assignments_done=0),
+                         unassigned=list(unassigned))
 
 
 def packaged_dir() -> Path:
@@ -236,9 +340,26 @@ def date_cn(value: date) -> str:
     return f"{value.year}年{value.month}月{value.day}日"
 
 
+_LINE_BREAK = re.compile(r"\s*\n\s*")
+_ASCII_WORD = re.compile(r"[0-9A-Za-z]")
+
+
+def one_line(value: Any) -> str:
+    """``value`` on one line: a line break inside Chinese text (a cell wrapped in the document: "县直各部门，
+    \n各乡镇人民政府") joins without a space; between Latin words it becomes one; other runs of spaces one."""
+    def join(match: re.Match) -> str:
+        text = match.string
+        before = text[match.start() - 1] if match.start() else ""
+        after = text[match.end()] if match.end() < len(text) else ""
+        return " " if _ASCII_WORD.match(before) and _ASCII_WORD.match(after) else ""
+
+    return " ".join(_LINE_BREAK.sub(join, str(value).strip()).split())
+
+
 def shorten(value: Any, n: int = 80) -> str:
-    """``value`` on one line, cut to at most ``n`` characters with "…" so a list stays scannable."""
-    text = " ".join(str(value).split())
+    """``value`` on one line (:func:`one_line`), cut to at most ``n`` characters with "…" so a list stays
+    scannable."""
+    text = one_line(value)
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
@@ -298,7 +419,7 @@ class Renderer:
             # a file in the user's folder changes, so no file is stat'ed for every message rendered.
             auto_reload=False,
         )
-        self.env.filters.update(date_cn=date_cn, md=md_escape, shorten=shorten)
+        self.env.filters.update(date_cn=date_cn, md=md_escape, shorten=shorten, one_line=one_line)
 
     def render_unit(self, context: UnitContext, forms: Collection[str] = ALL_FORMS) -> Rendered:
         """One unit's notice for one tick (see :func:`unit_context`), in text and the ``forms`` asked for."""
@@ -382,22 +503,35 @@ def sample_item(stage: str, days_left: int | None, **changes: Any) -> UnitItem:
     due = date(2021, 11, 1) if days_left is not None else None
     item = UnitItem(stage=stage, plan_title="2021年县政务公开工作要点任务分工", task_number="6", task_ref="1-6",
                     text="做好财政预决算信息公开，按规定公开部门预算、决算及“三公”经费", deadline_text="10月底前",
-                    due=due, due_inferred=True, days_left=days_left, late=False, milestone=None, period=None)
+                    due=due, due_inferred=True, days_left=days_left, late=False, milestone=None, period=None,
+                    due_written=date(2021, 10, 30) if due else None, new=False, last_report=None,
+                    units_text="县财政局")
     return cast(UnitItem, {**item, **changes})
 
 
+SAMPLE_CONTACT = OfficeContact(name="县政务公开办", emails=["gwgk@example.gov.cn"], phone="0855-0000000")
+
+
 def sample_unit_context() -> UnitContext:
-    """A unit notice touching every stage and every optional field."""
-    return unit_context("县财政局", "县政务公开办", datetime(2021, 11, 15, 9, 0), [
-        sample_item("overdue", -14, late=True),
-        sample_item("due", 0, task_number="7", task_ref="1-7", due_inferred=False, milestone="制定实施方案"),
-        sample_item("reminder", 7, task_number="8", task_ref="1-8", period="2021年第4季度"),
-        sample_item("checkin", None, task_number="9", task_ref="1-9", deadline_text="持续推进", due_inferred=False)])
+    """A notice for two units sharing an address, touching every stage and every optional field."""
+    return notice_context([
+        ("县财政局", [sample_item("overdue", -14, late=True),
+                   sample_item("due", 0, task_number="7", task_ref="1-7", due_inferred=False,
+                               milestone="制定实施方案"),
+                   sample_item("reminder", 7, task_number="8", task_ref="1-8", period="2021年第4季度", new=True),
+                   sample_item("checkin", None, task_number="9", task_ref="1-9", deadline_text="持续推进",
+                               due_inferred=False, last_report=date(2021, 9, 1),
+                               units_text="县直各部门（含本单位）")]),
+        ("县民政局", [sample_item("checkin", None, task_number="9", task_ref="1-9", deadline_text="持续推进",
+                               due_inferred=False, units_text="县直各部门（含本单位）")]),
+    ], SAMPLE_CONTACT, datetime(2021, 11, 15, 9, 0), shift_notes=["10月30日为周六，顺延至11月1日（周一）"],
+        by_email=True)
 
 
 def sample_digest_context() -> DigestContext:
     """A digest with something in every section."""
-    overdue = OverdueItem(**sample_item("overdue", -14), days_overdue=14, escalated=True)
+    overdue = OverdueItem(**sample_item("overdue", -14), days_overdue=14, escalated=True, last_note="已完成初稿",
+                          last_note_at=date(2021, 11, 10))
     return digest_context(
         "县政务公开办", datetime(2021, 11, 15, 16, 0),
         overdue=[OverdueGroup(unit="县财政局", items=[overdue], total=1)],
@@ -409,4 +543,9 @@ def sample_digest_context() -> DigestContext:
         unroutable=[UnroutableUnit(unit="县档案馆", tasks=2)],
         failed=[FailedMessage(unit="县卫健委", channel="dingtalk", subject="【任务提醒】县卫健委…", attempts=5,
                               last_error="errcode 310000: sign not match")],
-        calendar_notes=["2027年节假日安排尚未载入，按周末计算"])
+        calendar_notes=["2027年节假日安排尚未载入，按周末计算"],
+        standings=[StandingRow(unit="县财政局", overdue=1, longest_overdue_days=14, done=3, open=2, completion="60%"),
+                   StandingRow(unit="县司法局", overdue=0, longest_overdue_days=0, done=1, open=1, completion="50%")],
+        work=WorkCounts(tasks=12, tasks_done=4, unassigned=1, assignments=7, assignments_done=4),
+        unassigned=[UnassignedTask(plan_title="2021年县政务公开工作要点任务分工", task_number="12", task_ref="1-12",
+                                   text="做好政府信息公开年度报告编制发布工作", units_text="")])

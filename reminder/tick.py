@@ -4,13 +4,25 @@ Shared by ``reminder tick`` (cron, previews, tests) and the daemon. The daemon d
 to call it; this module decides *what*. Running it twice at the same ``now`` writes and sends nothing
 the second time: notices and messages are keyed, and only missing ones are inserted.
 
-For each unit with work due: the planner's notices that are not stored yet, one message per route of
-the unit (rendered once), written with its notices in one pass; office-level notices are stored for the
+Nothing is planned or sent outside a sending moment (working days, from ``send_hour``, before
+``send_until_hour``): a pass at night or on a Saturday, a catch-up after downtime included, waits for the
+next one (``TickReport.waiting_until``).
+
+For each unit with work due: what the planner says it hears now (``planner.plan_unit``: the latest stage
+of each assignment, one overdue message listing all its overdue tasks at most every
+``overdue_repeat_days``), as new notices; one message per address, carrying every unit reached there (a
+unit's own mailbox gets its own items; a robot or a mailbox several units share gets one message with a
+section per unit); written with their notices in one pass. Office-level notices are stored for the
 digest; a unit nobody can reach has its notices stored as unroutable.
 
 The tick stays small at any size: it first reads only which assignments are due and for whom (ids), then
-reads, plans, renders and writes a few units at a time (about ``CHUNK_ASSIGNMENTS`` assignments, a unit
-never split), each chunk in its own transaction. Memory follows the chunk, not what is due.
+reads, plans, renders and writes a few units at a time (about ``CHUNK_ASSIGNMENTS`` assignments; a unit,
+and units that share an address, never split), each chunk in its own transaction. Memory follows the
+chunk, not what is due.
+
+A dry run (:func:`run_tick` with ``dry_run``) is the same pass at any ``now``, before the import too (every
+assignment is looked at as if it had been there all along), inside a transaction that is rolled back: it
+shows what would go out and changes nothing.
 """
 
 from __future__ import annotations
@@ -20,13 +32,14 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reminder import delivery, planner, routing, store
-from reminder.model import Assignment, Notice, NoticeRoute, OutboxMessage, Route
-from reminder.render import Renderer, UnitItem, unit_context
-from reminder.store import NoticeBatch
+from reminder.model import Assignment, Notice, NoticeRoute, OutboxMessage, Route, Stage
+from reminder.render import OfficeContact, Renderer, UnitItem, notice_context
+from reminder.store import Carried
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -36,8 +49,8 @@ if TYPE_CHECKING:
 
 
 CHUNK_ASSIGNMENTS = 2000
-"""Assignments read, planned and written together (whole units: one unit's are never split, so it gets
-one message per tick however many are due)."""
+"""Assignments read, planned and written together (whole units, and whole groups of units that share an
+address: never split, so a unit, and a shared address, gets one message per tick however many are due)."""
 
 
 @dataclass
@@ -49,10 +62,12 @@ class TickReport:
     delivered: delivery.DeliveryCounts | None = None
     preview: list[OutboxMessage] = field(default_factory=list)  # dry run: what would be queued
     bodies_dropped: int = 0               # sent messages whose bodies retention_days dropped
+    waiting_until: datetime | None = None  # not a sending moment: nothing planned or sent until then
 
     def as_dict(self) -> dict:
         return {"checked": self.checked, "notices": self.notices, "messages": self.messages,
                 "unroutable": self.unroutable, "delivered": self.delivered.as_dict() if self.delivered else {},
+                "waiting_until": self.waiting_until.isoformat() if self.waiting_until else None,
                 "preview": [{"unit": m.unit, "channel": m.route.channel, "destination": m.route.destination,
                              "subject": m.subject, "text": m.text} for m in self.preview]}
 
@@ -87,22 +102,16 @@ def _listing(folder: Path | None) -> tuple:
 def run_tick(db: sqlite_utils.Database, config: Config, now: datetime, *, dry_run: bool = False,
              deliver: bool = True, holder: str = "tick", renderer: Renderer | None = None,
              should_stop: Callable[[], bool] = lambda: False) -> TickReport:
-    """Plan every assignment that is due for a look, queue one message per unit and route, deliver."""
-    renderer = renderer or shared_renderer(config.templates)
-    calendar = config.working_calendar()
-    if not dry_run:
-        store.refresh_due_dates(db, config.due_dates())
-    report = TickReport()
-    for ids in _chunks(store.due_by_unit(db, now)):
-        assignments = store.assignments_by_id(db, ids)
-        report.checked += len(assignments)
-        batches, next_checks = _plan(db, config, calendar, renderer, assignments, now, report)
-        if dry_run:
-            report.preview.extend(m for batch in batches for m in batch.messages)
-            report.messages = len(report.preview)
-        else:
-            report.messages += store.enqueue(db, batches, next_checks, now)
+    """Plan every assignment that is due for a look, queue one message per address, deliver.
+
+    Outside a sending moment nothing is planned or delivered (``waiting_until`` says when it will be).
+    ``dry_run`` shows what would be queued at ``now`` (any date) and changes nothing.
+    """
     if dry_run:
+        with store.preview(db):
+            return plan_pass(db, config, now, as_of=True, renderer=renderer, keep_preview=True)
+    report = plan_pass(db, config, now, renderer=renderer)
+    if report.waiting_until is not None:
         return report
     if deliver:
         report.delivered = delivery.deliver_due(db, config, now, holder, should_stop=should_stop)
@@ -111,52 +120,114 @@ def run_tick(db: sqlite_utils.Database, config: Config, now: datetime, *, dry_ru
     return report
 
 
-def _chunks(due: dict[str, list[int]]) -> Iterator[list[int]]:
-    """Assignment ids, a few units at a time: at least CHUNK_ASSIGNMENTS ids a chunk, or one whole unit."""
-    chunk: list[int] = []
-    for ids in due.values():
-        chunk.extend(ids)
-        if len(chunk) >= CHUNK_ASSIGNMENTS:
+def plan_pass(db: sqlite_utils.Database, config: Config, now: datetime, *, as_of: bool = False,
+              renderer: Renderer | None = None, keep_preview: bool = False) -> TickReport:
+    """Plan and queue (deliver nothing): the notices that should exist by ``now`` and their messages.
+
+    ``as_of`` (previews, inside ``store.preview``): assignments the units got after ``now`` are looked at
+    too, as if the plan had been imported before. ``keep_preview`` keeps the queued messages in the report.
+    """
+    renderer = renderer or shared_renderer(config.templates)
+    calendar = config.working_calendar()
+    report = TickReport()
+    if not planner.sending_moment(now, config.policy, calendar):
+        report.waiting_until = planner.next_sending_moment(now, config.policy, calendar)
+        return report
+    store.refresh_due_dates(db, config.due_dates(), now)
+    store.refresh_units(db, config.directory, now)
+    if as_of:
+        store.plan_as_of(db, now)
+    due = store.due_by_unit(db, now)
+    for units in _chunks(routing.sharing_groups(config, list(due)), due):
+        assignments = store.assignments_by_id(db, [i for unit in units for i in due[unit]])
+        report.checked += len(assignments)
+        notices, messages, next_checks = _plan(db, config, calendar, renderer, assignments, now, report)
+        report.messages += store.record_plan(db, notices, messages, next_checks, now)
+        if keep_preview:
+            report.preview.extend(carried.message for carried in messages)
+    return report
+
+
+def _chunks(groups: list[list[str]], due: dict[str, list[int]]) -> Iterator[list[str]]:
+    """Units, a few at a time: at least CHUNK_ASSIGNMENTS due assignments a chunk, or one whole group of
+    units that share an address."""
+    chunk: list[str] = []
+    size = 0
+    for group in groups:
+        chunk.extend(group)
+        size += sum(len(due[unit]) for unit in group)
+        if size >= CHUNK_ASSIGNMENTS:
             yield chunk
-            chunk = []
+            chunk, size = [], 0
     if chunk:
         yield chunk
 
 
 def _plan(db: sqlite_utils.Database, config: Config, calendar: Calendar, renderer: Renderer,
-          assignments: Sequence[Assignment], now: datetime,
-          report: TickReport) -> tuple[list[NoticeBatch], list[tuple[int, datetime | None]]]:
-    """The notices, messages and next checks for ``assignments``; counts go into ``report``."""
-    decisions = [(a, planner.plan_assignment(a, config.policy, calendar, now)) for a in assignments]
-    proposed = [n for _, decision in decisions for n in decision.notices]
-    stored = store.existing_notice_keys(db, [n.key for n in proposed])
-    new = [n for n in proposed if n.key not in stored]
+          assignments: Sequence[Assignment], now: datetime, report: TickReport
+          ) -> tuple[list[tuple[Notice, NoticeRoute]], list[Carried], list[tuple[int, datetime | None]]]:
+    """The new notices (with where they go), the messages and the next checks for ``assignments``."""
+    policy = config.policy
+    decisions = {a.id: planner.plan_assignment(a, policy, calendar, now) for a in assignments}
+    stored = store.existing_notice_keys(db, [n.key for d in decisions.values() for n in d.notices])
+    by_unit: dict[str, list[Assignment]] = {}
+    for assignment in assignments:
+        by_unit.setdefault(assignment.unit, []).append(assignment)
+    last_overdue = store.last_overdue_notices(db, list(by_unit))
+    today = now.astimezone(config.zone).date()
+    planned: list[Notice] = []
+    next_checks: list[tuple[int, datetime | None]] = []
+    for unit, own in by_unit.items():
+        plan = planner.plan_unit(own, policy, calendar, now, stored=stored, last_overdue=last_overdue.get(unit),
+                                 overdue=partial(store.overdue_assignments, db, [unit], today),
+                                 decisions=decisions)
+        planned.extend(plan.notices)
+        next_checks.extend(plan.next_checks)
+    listed = {n.key for n in planned if n.stage is Stage.OVERDUE}
+    stored_now = store.existing_notice_keys(db, list(listed)) if listed else set()
+    new = [n for n in planned if n.key not in stored_now]
     report.notices += len(new)
-    office = [n for n in new if not n.stage.for_unit]
-    batches = [NoticeBatch(office, NoticeRoute.OFFICE)] if office else []
-    by_unit: dict[str, list[Notice]] = {}
+    routed: list[tuple[Notice, NoticeRoute]] = [(n, NoticeRoute.OFFICE) for n in new if not n.stage.for_unit]
+    items: dict[str, list[Notice]] = {}
     for notice in new:
         if notice.stage.for_unit:
-            by_unit.setdefault(notice.unit, []).append(notice)
-    for unit, notices in by_unit.items():
-        routes = routing.routes_for(config, unit)
-        if not routes:
-            report.unroutable.append(unit)
-            batches.append(NoticeBatch(notices, NoticeRoute.UNROUTABLE))
-            continue
-        batches.append(NoticeBatch(notices, NoticeRoute.QUEUED, _messages(config, renderer, unit, notices, routes, now)))
-    return batches, [(a.id, decision.next_check_at) for a, decision in decisions]
+            items.setdefault(notice.unit, []).append(notice)
+    destinations, unroutable = routing.destinations(config, list(items))
+    report.unroutable.extend(unroutable)
+    routed += [(n, NoticeRoute.UNROUTABLE) for unit in unroutable for n in items[unit]]
+    routed += [(n, NoticeRoute.QUEUED) for unit in items if unit not in unroutable for n in items[unit]]
+    messages = [_message(config, calendar, renderer, destination, items, now) for destination in destinations]
+    return routed, messages, next_checks
 
 
-def _messages(config: Config, renderer: Renderer, unit: str, notices: Sequence[Notice], routes: Sequence[Route],
-              now: datetime) -> list[OutboxMessage]:
-    """The unit's notices rendered once (in the forms its routes show), as one message per route."""
+def _message(config: Config, calendar: Calendar, renderer: Renderer, destination: routing.Destination,
+             items: dict[str, list[Notice]], now: datetime) -> Carried:
+    """One message to one address, with a section per unit it carries (rendered in the forms its channel
+    shows), and the keys of the notices in it."""
     today = now.astimezone(config.zone).date()
-    context = unit_context(unit, config.office.name, now, [item(n, today) for n in notices])
-    rendered = renderer.render_unit(context, routing.forms_for(routes))
-    keys = [n.key for n in notices]
-    return [OutboxMessage(key=message_key(unit, route, keys), unit=unit, route=route, subject=rendered.subject,
-                          text=rendered.text, html=rendered.html, markdown=rendered.markdown) for route in routes]
+    blocks = [(unit, [item(n, today) for n in sorted(items[unit], key=_reading_order)]) for unit in destination.units]
+    shifts = [planner.shift_note(i["due_written"], i["due"], calendar) or "" for _, found in blocks for i in found
+              if i["due"] and i["due_written"] and i["due_written"] != i["due"]]
+    context = notice_context(blocks, office_contact(config), now, [note for note in shifts if note],
+                             by_email=destination.route.channel in ("smtp", "file"))
+    route = destination.route
+    rendered = renderer.render_unit(context, routing.forms_for([route]))
+    keys = tuple(n.key for unit in destination.units for n in items[unit])
+    message = OutboxMessage(key=message_key(context["unit"], route, keys), unit=context["unit"], route=route,
+                            subject=rendered.subject, text=rendered.text, html=rendered.html,
+                            markdown=rendered.markdown)
+    return Carried(message, keys)
+
+
+def _reading_order(notice: Notice) -> tuple:
+    """Within a stage, the earliest date first (the longest overdue, the soonest due), then by 登记号."""
+    ref = notice.assignment.task.ref
+    return (notice.due or date.max, ref.plan_id, len(ref.number), ref.number)
+
+
+def office_contact(config: Config) -> OfficeContact:
+    """How units reach the office, as notices say it (``[office]``: name, emails, phone)."""
+    return OfficeContact(name=config.office.name, emails=list(config.office.emails), phone=config.office.phone)
 
 
 def message_key(unit: str, route: Route, notice_keys: Sequence[str]) -> str:
@@ -168,9 +239,14 @@ def message_key(unit: str, route: Route, notice_keys: Sequence[str]) -> str:
 
 def item(notice: Notice, today: date) -> UnitItem:
     """A notice as the unit templates show it."""
-    task = notice.assignment.task
+    assignment = notice.assignment
+    task = assignment.task
+    reported = assignment.last_report_at
     return UnitItem(stage=str(notice.stage), plan_title=task.plan_title, task_number=task.number,
                     task_ref=str(task.ref), text=task.text, deadline_text=task.deadline.text or "",
                     due=notice.due, due_inferred=notice.due_inferred,
                     days_left=(notice.due - today).days if notice.due else None,
-                    late=notice.late, milestone=notice.milestone, period=notice.period)
+                    late=notice.late, milestone=notice.milestone, period=notice.period,
+                    due_written=notice.due_written, new=notice.new,
+                    last_report=reported.date() if reported and notice.stage is Stage.CHECKIN else None,
+                    units_text=task.units_text)

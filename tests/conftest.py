@@ -28,19 +28,36 @@ def seed_path(prefix: str) -> Path:
     return matches[0]
 
 
+def open_all_week(days: int = 7) -> tuple[str, str]:
+    """(top-level keys, a [calendar] table) that make every moment of the coming days a sending moment:
+    for tests of a service on the real clock (`reminder run`), which must send whatever the day and hour
+    they happen to run at. Notices go out on working days from send_hour only; here send_hour is 0 and
+    every day from yesterday on is declared a working day."""
+    from datetime import date, timedelta
+
+    start = date.today() - timedelta(days=1)
+    workdays = ", ".join(f'"{start + timedelta(days=i)}"' for i in range(days + 2))
+    return "send_hour = 0\ndigest_hour = 0", f"[calendar]\nextra_workdays = [{workdays}]"
+
+
 def write_config(folder: Path, tables: str = "", *, top: str = "", database: Path | None = None,
                  fallback: bool = True, smtp_port: int | None = None, smtp: str = "",
-                 policy: dict[str, int] | None = None) -> Path:
+                 policy: dict[str, int] | None = None, always_open: bool = False) -> Path:
     """Write ``folder/config.toml`` and return its path.
 
     The database is ``folder/reminder.db`` unless ``database`` says otherwise; with ``fallback`` units
     without contacts get .eml files in ``folder/outbox``; ``smtp_port`` adds an [smtp] table for a local
     plain-text server (more [smtp] keys in ``smtp``); ``policy`` fills [policy]; ``top`` holds more
-    top-level keys and ``tables`` more tables ([office], [[units]] …), as TOML text.
+    top-level keys and ``tables`` more tables ([office], [[units]] …), as TOML text. ``always_open``: the
+    sending window is open at any moment of the coming days (see :func:`open_all_week`).
     """
     parts = [f'database = "{database or folder / "reminder.db"}"']
     if fallback:
         parts.append('fallback_channel = "file"')
+    if always_open:
+        keys, calendar = open_all_week()
+        parts.append(keys)
+        tables = tables + "\n" + calendar
     parts.append(top)
     if fallback:
         parts.append(f'[file]\ndir = "{folder / "outbox"}"')

@@ -20,7 +20,7 @@ PLAN = ("某县2021年政务公开任务分工\n| 序号 | 具体任务 | 责任
 @pytest.fixture
 def workdir(tmp_path):
     (tmp_path / "plan.txt").write_text(PLAN, encoding="utf-8")
-    write_config(tmp_path, database=tmp_path / "r.db")
+    write_config(tmp_path, database=tmp_path / "r.db", always_open=True)
     cli(tmp_path, "import", str(tmp_path / "plan.txt"), "--now", "2021-06-01T08:00")
     return tmp_path
 

@@ -45,13 +45,14 @@ def write_config(folder: Path, database: Path, smtp_port: int | None = None, sha
     """Units with email when there is a mail server (each its own address, or all one shared mailbox, as
     a county's units often share one); otherwise everything goes to the file channel."""
     if not smtp_port:
-        return shared_config(folder, database=database)
+        return shared_config(folder, database=database, always_open=True)
 
     def address(i: int) -> str:
         return f"gwgk@{DOMAIN}" if shared_mailbox else f"u{i:02}@{DOMAIN}"
 
     units = "".join(f'\n[[units]]\nname = "{u}"\nemails = ["{address(i)}"]\n' for i, u in enumerate(UNITS))
-    return shared_config(folder, units, database=database, fallback=False, smtp_port=smtp_port)
+    return shared_config(folder, units, database=database, fallback=False, smtp_port=smtp_port,
+                         always_open=True)
 
 
 def cli(config: Path, *args, check=True, preexec_fn=None) -> subprocess.CompletedProcess:
@@ -113,14 +114,15 @@ def received(server) -> list[str]:
 
 @pytest.mark.slow
 def test_kill_9_mid_batch_then_restart_delivers_everything_with_bounded_duplicates(tmp_path):
-    """All twelve units share one mailbox, so the killed daemon sends all twelve messages over one SMTP
-    connection. Each result is recorded before the next message goes, so at most the one message in
-    flight can go out twice (recording a whole connection's results at its end would repeat all that
-    the server had taken before the kill)."""
+    """Twelve units, each with its own mailbox on one mail server, so the killed daemon sends all twelve
+    messages over one SMTP connection. Each result is recorded before the next message goes, so at most
+    the one message in flight can go out twice (recording a whole connection's results at its end would
+    repeat all that the server had taken before the kill). (Units sharing one mailbox get one message per
+    tick between them, so they would not make a batch.)"""
     database = tmp_path / "r.db"
     server = SmtpServer()
     server.handler = server.controller.handler = SlowHandler()
-    config = write_config(tmp_path, database, smtp_port=server.port, shared_mailbox=True)
+    config = write_config(tmp_path, database, smtp_port=server.port)
     (tmp_path / "plan.txt").write_text(plan_text(UNITS), encoding="utf-8")
     cli(config, "import", str(tmp_path / "plan.txt"), "--now", "2021-06-01T08:00")
     log = tmp_path / "daemon.log"

@@ -72,3 +72,53 @@ def test_a_database_of_the_previous_release_migrates_and_its_queue_still_deliver
     with store.open_db(tmp_path / "r.db") as db:
         assert store.schema_version(db) == store.SCHEMA_VERSION
         assert db.execute("SELECT outcome FROM deliveries").fetchall() == [("sent",)]
+
+
+def schema_0006_database(path) -> None:
+    """Schema 0006 as the previous release left it: one task for the group 县直各部门 (one assignment under
+    the group's name, marked done by the office, with its report) and one for 县发展改革委 (an alias, open)."""
+    db = sqlite_utils.Database(sqlite3.connect(path))
+    MIGRATIONS.apply(db, stop_before="0007_unit_identity_and_reports")
+    deadline = {"text": "2021年9月30日前", "kind": "fixed", "due": "2021-09-30", "milestones": [], "every": None,
+                "offset": None, "inferred_year": False, "span": [0, 11]}
+    with db.conn:
+        db.execute("INSERT INTO plans VALUES (1, '某县2021年任务分工', 2021, NULL, 'p.txt', 'p.txt', '', ?, ?)",
+                   [STAMP, STAMP])
+        for task_id, unit in ((1, "县直各部门"), (2, "县发展改革委")):
+            db.execute("INSERT INTO tasks (id, plan_id, number, section, text, deadline, kind, due, due_written, "
+                       "inferred, units_text, created_at, updated_at) VALUES (?, 1, ?, '[]', '做好公开。', ?, 'fixed', "
+                       "'2021-09-30', '2021-09-30', 0, ?, ?, ?)",
+                       [task_id, str(task_id), json.dumps(deadline, ensure_ascii=False), unit, STAMP, STAMP])
+        db.execute("INSERT INTO assignments (id, task_id, unit, role, position, status, done_at, next_check_at, "
+                   "created_at, updated_at) VALUES (1, 1, '县直各部门', 'responsible', 0, 'done', ?, NULL, ?, ?)",
+                   [STAMP, STAMP, STAMP])
+        db.execute("INSERT INTO progress (assignment_id, kind, note, at) VALUES (1, 'done', '已办结', ?)", [STAMP])
+        db.execute("INSERT INTO assignments (id, task_id, unit, role, position, status, next_check_at, created_at, "
+                   "updated_at) VALUES (2, 2, '县发展改革委', 'responsible', 0, 'open', NULL, ?, ?)", [STAMP, STAMP])
+    db.close()
+
+
+def test_a_database_of_schema_0006_gets_one_identity_per_unit_and_keeps_what_was_recorded(tmp_path):
+    schema_0006_database(tmp_path / "r.db")
+    config = tmp_path / "config.toml"
+    config.write_text(f'database = "{tmp_path / "r.db"}"\n'
+                      '[[units]]\nname = "县发展和改革局"\naliases = ["县发展改革委"]\n'
+                      '[[units]]\nname = "县财政局"\n[[units]]\nname = "县民政局"\n'
+                      '[[units]]\nname = "县直各部门"\nmembers = ["县财政局", "县民政局"]\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(config), "tasks", "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    tasks = {t["id"]: t for t in json.loads(result.output)}
+    # the group's row became its members', each starting as the group row stood (done, with its date)
+    group = {a["unit"]: a for a in tasks["1-1"]["assignments"]}
+    assert set(group) == {"县财政局", "县民政局"}
+    assert {a["status"] for a in group.values()} == {"done"} and {a["via_group"] for a in group.values()} == {"县直各部门"}
+    assert tasks["1-1"]["units_text"] == "县直各部门"
+    # the alias row is the directory's unit now: the same row, so the same id and reports
+    [fgj] = tasks["1-2"]["assignments"]
+    assert (fgj["id"], fgj["unit"], fgj["written"], fgj["status"]) == (2, "县发展和改革局", "县发展改革委", "open")
+    with store.open_db(tmp_path / "r.db") as db:
+        assert db.execute("SELECT unit, removed_at IS NOT NULL FROM assignments WHERE id = 1").fetchone() == (
+            "县直各部门", 1)  # the group's own row stays, removed, with its report attached
+        assert db.execute("SELECT count(*) FROM progress WHERE assignment_id = 1").fetchone()[0] == 1
+        assert json.loads(db.execute("SELECT units FROM tasks WHERE id = 1").fetchone()[0]) == [
+            ["县直各部门", "responsible"]]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from reminder.deadline import parse
 from reminder.model import Assignment, AssignmentStatus, Policy, TaskRecord, TaskRef
-from reminder.planner import effective_due, plan_assignment
+from reminder.planner import effective_due, plan_assignment, plan_unit
 from reminder.workdays import Calendar
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -36,6 +37,24 @@ def run(state: Assignment, start: date, end: date, skip=(), policy=POLICY):
     return list(seen.values())
 
 
+def simulate(assignments: list[Assignment], start: date, end: date, skip=(), policy=POLICY, hour: int = 10):
+    """Step the clock daily through ``plan_unit`` for one unit, keeping what the store would keep (the keys
+    stored, the unit's last overdue notice); return every notice stored, in order."""
+    calendar = Calendar()
+    stored: dict[str, object] = {}
+    last_overdue = None
+    for day in days(start, end):
+        if day in skip or not calendar.is_workday(day):
+            continue
+        plan = plan_unit(assignments, policy, calendar, at(day, hour), stored=stored, last_overdue=last_overdue,
+                         overdue=lambda: [a for a in assignments if a.task.due and a.task.due.day < day])
+        for notice in plan.notices:
+            stored.setdefault(notice.key, notice)
+            if notice.stage == "overdue":
+                last_overdue = notice.fire_at
+    return list(stored.values())
+
+
 def state(text: str, status: str = "open", last_report_at=None, events=None) -> Assignment:
     task = TaskRecord(id=6, ref=TaskRef(1, "6"), plan_title="2021年政务公开工作要点", plan_year=2021, section=(),
                       text="做好财政预决算信息公开", deadline=parse(text, 2021), due=None, events=events or {})
@@ -43,8 +62,16 @@ def state(text: str, status: str = "open", last_report_at=None, events=None) -> 
                       created_at=at(date(2021, 6, 1)), last_report_at=last_report_at)
 
 
+def dated(text: str, assignment_id: int = 1, **changes) -> Assignment:
+    """An assignment whose task carries its effective due date, as the store gives it."""
+    found = state(text, **changes)
+    due = effective_due(found.task.deadline, 2021, POLICY, Calendar())
+    return replace(found, id=assignment_id, task=replace(found.task, id=assignment_id, due=due,
+                                                         ref=TaskRef(1, str(assignment_id))))
+
+
 def test_due_on_saturday_moves_to_monday_and_every_stage_fires_once():
-    items = run(state("2021年10月30日前"), date(2021, 6, 1), date(2022, 1, 31))
+    items = simulate([dated("2021年10月30日前")], date(2021, 6, 1), date(2022, 1, 31))
     unit = [(i.stage, i.fire_at.date()) for i in items if i.stage != "escalation"]
     assert unit[:4] == [
         ("reminder", date(2021, 9, 30)),   # 30 days before 11-01 is in the National Day holiday
@@ -55,9 +82,10 @@ def test_due_on_saturday_moves_to_monday_and_every_stage_fires_once():
     overdue = [d for s, d in unit if s == "overdue"]
     # every 7 days after the due day; 2022-01-03 is the New Year holiday, so that one goes out on the 4th
     assert overdue == [date(2021, 11, 1) + timedelta(days=7 * k) for k in range(1, 9)] + [
-        date(2022, 1, 4), date(2022, 1, 10), date(2022, 1, 17), date(2022, 1, 24)]
+        date(2022, 1, 4), date(2022, 1, 11), date(2022, 1, 18), date(2022, 1, 25)]
     assert [i.fire_at.date() for i in items if i.stage == "escalation"] == [date(2021, 11, 15)]
     assert all(i.due == date(2021, 11, 1) and not i.late for i in items)
+    assert all(i.due_written == date(2021, 10, 30) for i in items if i.stage != "escalation")
 
 
 def test_done_stops_everything():
@@ -66,12 +94,53 @@ def test_done_stops_everything():
 
 
 def test_downtime_coalesces_to_the_latest_stage_marked_late():
-    down = set(days(date(2021, 10, 20), date(2021, 11, 3)))
-    items = run(state("2021年10月30日前"), date(2021, 6, 1), date(2021, 11, 30), skip=down)
+    down = set(days(date(2021, 10, 20), date(2021, 10, 26)))
+    items = simulate([dated("2021年10月30日前")], date(2021, 6, 1), date(2021, 11, 30), skip=down)
     stages = [(i.stage, i.fire_at.date(), i.late) for i in items if i.stage != "escalation"]
     assert ("reminder", date(2021, 10, 25), False) not in stages
-    assert ("reminder", date(2021, 10, 29), False) not in stages
-    assert stages[1] == ("due", date(2021, 11, 1), True)
+    # the 7-day reminder fell in the downtime: it goes out with the first tick after it (10-27), marked 补发
+    assert stages[1] == ("reminder", date(2021, 10, 25), True)
+    assert stages[2] == ("reminder", date(2021, 10, 29), False)
+
+
+def test_a_due_day_missed_by_downtime_is_not_sent_late_the_item_is_overdue_and_says_so():
+    down = set(days(date(2021, 10, 29), date(2021, 11, 3)))
+    items = simulate([dated("2021年10月30日前")], date(2021, 6, 1), date(2021, 11, 30), skip=down)
+    stages = [(i.stage, i.fire_at.date(), i.late) for i in items if i.stage != "escalation"]
+    assert ("due", date(2021, 11, 1), True) not in stages and not any(s == "due" for s, _, _ in stages)
+    after = [s for s in stages if s[1] >= date(2021, 10, 29)]
+    # back on 11-04: overdue now (not a due-day notice three days late), then every 7 days from that message
+    assert after[:3] == [("overdue", date(2021, 11, 4), False), ("overdue", date(2021, 11, 11), False),
+                         ("overdue", date(2021, 11, 18), False)]
+
+
+def test_overdue_repeats_per_unit_one_message_listing_every_overdue_task():
+    first, second = dated("2021年10月30日前", 1), dated("2021年11月3日前", 2)
+    items = simulate([first, second], date(2021, 10, 1), date(2021, 12, 10))
+    overdue: dict[date, list[int]] = {}
+    for notice in items:
+        if notice.stage == "overdue":
+            overdue.setdefault(notice.fire_at.date(), []).append(notice.assignment.id)
+    # the first task's first overdue day (11-08) sends both (the second has been overdue since 11-04);
+    # after that one message a week, never one per task
+    assert overdue[date(2021, 11, 8)] == [1, 2]
+    days_sent = sorted(overdue)
+    assert all((b - a).days >= 7 for a, b in zip(days_sent, days_sent[1:]))
+    assert all(sorted(ids) == [1, 2] for ids in overdue.values())
+
+
+def test_a_first_tick_after_an_import_is_no_catch_up():
+    """Imported on 10-27 with reminders 30 and 7 days before already past: the latest one goes out, and it
+    is no 补发 (nothing was delayed: the unit did not have the task)."""
+    fresh = replace(dated("2021年10月30日前"), created_at=at(date(2021, 10, 27), 8), assigned_at=at(date(2021, 10, 27), 8),
+                    planned_from=at(date(2021, 10, 27), 8))
+    items = simulate([fresh], date(2021, 10, 27), date(2021, 10, 28))
+    assert [(i.stage, i.fire_at.date(), i.late, i.new) for i in items] == [
+        ("reminder", date(2021, 10, 25), False, False)]
+    # given to the unit by a re-import (the task is older than the assignment): 新分配, still no 补发
+    older = replace(fresh, task=replace(fresh.task, created_at=at(date(2021, 6, 1))))
+    items = simulate([older], date(2021, 10, 27), date(2021, 10, 28))
+    assert [(i.stage, i.late, i.new) for i in items] == [("reminder", False, True)]
 
 
 def test_ticking_twice_the_same_day_yields_the_same_keys():

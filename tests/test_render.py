@@ -31,10 +31,14 @@ def item(stage: str = "reminder", **changes) -> dict:
     base = {"stage": stage, "plan_title": PLAN, "task_number": "6", "task_ref": "3-6",
             "text": "做好财政预决算信息公开，按规定在县政府门户网站公开部门预算、决算及“三公”经费情况",
             "deadline_text": "2021年11月1日前", "due": date(2021, 11, 1), "due_inferred": False,
-            "days_left": days_left, "late": False, "milestone": None, "period": None}
+            "days_left": days_left, "late": False, "milestone": None, "period": None,
+            "due_written": date(2021, 11, 1), "new": False, "last_report": None, "units_text": "县财政局"}
     if stage == "checkin":
-        base.update(due=None, deadline_text="持续推进", text="持续做好政策解读和回应关切工作")
-    return base | changes
+        base.update(due=None, due_written=None, deadline_text="持续推进", text="持续做好政策解读和回应关切工作")
+    found = base | changes
+    if "due_written" not in changes:
+        found["due_written"] = found["due"]  # written as it falls: not moved off a rest day
+    return found
 
 
 def unit_context(*items: dict, unit: str = "县财政局") -> dict:
@@ -47,6 +51,7 @@ def digest_context(**sections) -> dict:
 
 
 def overdue_item(days: int, escalated: bool, **changes) -> dict:
+    changes = {"last_note": None, "last_note_at": None} | changes
     return item("overdue", days_left=-days, days_overdue=days, escalated=escalated, **changes)
 
 
@@ -157,12 +162,20 @@ def test_milestone_and_period_are_shown_and_absent_fields_print_nothing(renderer
         assert "None" not in body, form
 
 
-def test_footer_says_how_to_report_and_names_the_office(renderer):
-    rendered = renderer.render_unit(unit_context(item("overdue")))
+def test_footer_says_how_to_reach_the_office_and_never_shows_a_command(renderer):
+    contact = render.OfficeContact(name="县人民政府办公室", emails=["gwgk@example.gov.cn"], phone="0855-6621234")
+    rendered = renderer.render_unit(render.unit_context("县财政局", "县人民政府办公室", NOW, [item("overdue")], contact))
     for form, body in forms(rendered).items():
-        assert "回复" in body and "注明登记号" in body, form
-    assert "reminder done 登记号 --unit 县财政局" in rendered.text
-    assert "reminder progress 登记号 --unit 县财政局" in rendered.text
+        assert "注明登记号" in body and "0855-6621234" in body and "gwgk@example.gov.cn" in body, form
+        assert "reminder " not in body and "--unit" not in body, form  # units are never shown commands
+    # email: a reply reaches the office (the message carries Reply-To); a robot's group cannot be replied to
+    assert "请直接回复本邮件（回复将送达县人民政府办公室）" in rendered.text
+    assert "请直接回复本邮件（回复将送达县人民政府办公室）" in rendered.html
+    assert "回复" not in rendered.markdown
+    # without an office address, no notice claims a reply reaches it
+    bare = renderer.render_unit(unit_context(item("overdue")))
+    assert all("回复" not in body for body in forms(bare).values())
+    rendered = renderer.render_unit(unit_context(item("overdue")))
     assert rendered.text.endswith("县人民政府办公室\n2021年11月15日\n")
     assert rendered.markdown.endswith("县人民政府办公室 2021年11月15日\n")
     assert '<p style="text-align:right">县人民政府办公室<br>2021年11月15日</p>' in rendered.html
@@ -239,8 +252,12 @@ def test_date_cn_refuses_none_so_a_template_cannot_print_a_missing_date():
         date_cn(None)
 
 
-@pytest.mark.parametrize(("value", "n", "out"), [("政务公开", 10, "政务公开"), ("一二三四五六", 4, "一二三…"),
-                                                 ("一二\n  三", 10, "一二 三"), ("一二三四", 4, "一二三四")])
+@pytest.mark.parametrize(("value", "n", "out"), [
+    ("政务公开", 10, "政务公开"), ("一二三四五六", 4, "一二三…"), ("一二三四", 4, "一二三四"),
+    ("一二\n  三", 10, "一二三"),                        # a cell wrapped by the document joins without a space
+    ("县直各部门，\n各乡镇人民政府", 20, "县直各部门，各乡镇人民政府"),
+    ("open\ngovernment", 20, "open government"),        # Latin words keep one space
+    ("一二  三", 10, "一二 三")])                          # spaces inside a line stay one
 def test_shorten(value, n, out):
     assert shorten(value, n) == out
 
@@ -328,7 +345,14 @@ def full_digest(inferred: bool = True) -> dict:
                  "reason": "时限无法识别，需人工核定"}],
         unroutable=[{"unit": "县档案馆", "tasks": 3}],
         failed=[{"unit": "县卫健委", "channel": "dingtalk", "subject": "【任务提醒】县卫健委有1项政务公开任务即将到期",
-                 "attempts": 5, "last_error": "errcode 310000: <sign not match>"}])
+                 "attempts": 5, "last_error": "errcode 310000: <sign not match>"}],
+        standings=[{"unit": "县财政局", "overdue": 2, "longest_overdue_days": 45, "done": 1, "open": 3,
+                    "completion": "25%"},
+                   {"unit": "县教育局", "overdue": 1, "longest_overdue_days": 10, "done": 0, "open": 1,
+                    "completion": "0%"}],
+        work={"tasks": 20, "tasks_done": 2, "unassigned": 1, "assignments": 5, "assignments_done": 1},
+        unassigned=[{"plan_title": PLAN, "task_number": "30", "task_ref": "3-30", "text": "编制年度报告",
+                     "units_text": ""}])
 
 
 def test_digest_subject_counts_overdue_and_due_soon(renderer):
@@ -341,8 +365,9 @@ def test_digest_subject_counts_overdue_and_due_soon(renderer):
 def test_digest_lists_every_section(renderer):
     rendered = renderer.render_digest(full_digest())
     for form, body in forms(rendered).items():
-        headings = ["一、逾期任务（3项，按单位）", "二、近期到期（3项）", "三、长期未报送进展的持续性任务（2项）",
-                    "四、需人工核对的时限（1项）", "五、无联系方式的单位（1个）", "六、发送失败的消息（1条）"]
+        headings = ["一、总体情况", "二、逾期任务（3项，按单位）", "三、近期到期（3项）",
+                    "四、长期未报送进展的持续性任务（2项）", "五、需人工核对的时限（1项）", "六、待分配任务（1项）",
+                    "七、无联系方式的单位（1个）", "八、发送失败的消息（1条）"]
         positions = [body.index(h) for h in headings]
         assert positions == sorted(positions), form
         assert "无。" not in body, form
@@ -382,7 +407,7 @@ def test_digest_escapes_in_html_and_markdown(renderer):
 def test_empty_digest_sections_say_none(renderer):
     rendered = renderer.render_digest(digest_context())
     for form, body in forms(rendered).items():
-        assert body.count("无。") == 6, form
+        assert body.count("无。") == 8, form
         assert "推定" not in body and "None" not in body, form
 
 

@@ -63,7 +63,7 @@ def ok(config: Path, *args: str, env: dict | None = None):
 def write_config(tmp_path: Path, body: str) -> Path:
     """The config (secrets only by variable name) and, beside it, the plan to import."""
     (tmp_path / "plan.txt").write_text(PLAN, encoding="utf-8")
-    return shared_config(tmp_path, body, database=tmp_path / "r.db")
+    return shared_config(tmp_path, body, database=tmp_path / "r.db", always_open=True)
 
 
 def leaks(blob: bytes | str) -> list[str]:

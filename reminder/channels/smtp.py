@@ -59,6 +59,8 @@ def build_email(message: Message, from_addr: str, from_name: str | None = None, 
     email["From"] = sender
     if message.to:  # the file channel, as the fallback for units without contacts, has none
         email["To"] = [parse_address(to) for to in message.to]
+    if message.reply_to:  # a unit's reply reaches the office, not the sending mailbox
+        email["Reply-To"] = [parse_address(address) for address in message.reply_to]
     email["Subject"] = message.subject
     email["Date"] = date or localtime()
     email["Message-ID"] = message_id(message.key, sender.domain)

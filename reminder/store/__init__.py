@@ -33,17 +33,23 @@ Tables
     for ongoing and recurring work and a relative deadline before its event), ``due_written`` (the date
     before it moved off a rest day), ``inferred`` (1 when a person should know the date was not written
     as such: kind none -> the default policy date, or the year was inferred),
-    ``units_text`` (the unit cell as written), ``line``, ``created_at``, ``updated_at``, ``removed_at``.
+    ``units_text`` (the unit cell as written), ``units`` (JSON ``[[name as written, role], …]``, leads
+    first: what the assignments are derived from), ``line``, ``created_at``, ``updated_at``, ``removed_at``.
     The id people see and type is the *ref* ``"<plan id>-<number>"`` (``"1-17"``), see :func:`get_task`.
-``assignments`` -- task x unit; unique ``(task_id, unit)``.
-    ``role`` (lead|responsible), ``position`` (order in the unit cell, leads first), ``status``
-    (open|done), ``done_at``, ``next_check_at``, ``created_at``, ``updated_at``, ``removed_at``.
+``assignments`` -- task x unit; unique ``(task_id, unit)``. ``unit`` is the unit directory's name (an
+    alias resolved; a group's members one row each), or the name as written when the directory does not
+    know it; ``written`` the plan's name it came from, ``via_group`` the group (as written) when it came
+    from one. ``role`` (lead|responsible), ``position`` (order in the unit cell, leads first), ``status``
+    (open|done), ``done_at``, ``next_check_at``, ``created_at``, ``updated_at``, ``removed_at``,
+    ``assigned_at`` (when the unit got the task), ``planned_from`` (when its schedule last started over:
+    stages that fired before are not caught up as 补发), ``assigned_by`` (plan|office: a re-import changes
+    only the plan's rows).
     ``next_check_at`` is when the planner must look at the assignment again; the planner reads only rows
     with ``next_check_at <= now`` through a (partial) index, so a tick costs in proportion to what is
     due, not to the size of the database. NULL means "nothing to look at" (removed, or the planner said
     so). Import sets it to the import time for new assignments and for those whose deadline changed.
 ``progress`` -- what a unit reported against an assignment: ``kind`` (done|progress|reopen), ``note``,
-    ``at``.
+    ``at`` (when it happened: ``--on``), ``recorded_at`` (when it was entered).
 ``events`` -- dates of the events that relative deadlines count from (印发后3个工作日内): ``task_id``,
     ``name``, ``date``, ``recorded_at``; unique ``(task_id, name)``.
 ``messages`` -- the outbox: ``key`` (unique idempotency key), ``unit``, ``channel``, ``destination`` (what
@@ -63,7 +69,8 @@ Tables
     message per route of its unit.
 ``deliveries`` -- every attempt to send a message: ``message_id``, ``attempt``, ``at``, ``ok``, ``error``,
     ``outcome`` (sent|failed|unknown: the request went out and no verdict came back).
-``settings`` -- ``name``, ``value``: what the stored due dates were computed with (``due_rule``).
+``settings`` -- ``name``, ``value``: what the stored due dates were computed with (``due_rule``) and the
+    assignments resolved with (``unit_rule``: the unit directory's fingerprint).
 ``locks`` -- named leases such as the single-deliverer lock: ``name`` (primary key), ``holder``,
     ``acquired_at``, ``expires_at``.
 
@@ -71,7 +78,9 @@ Modules, by what they hold: :mod:`~reminder.store.schema` (migrations, :func:`op
 :mod:`~reminder.store.plans` (import and its report), :mod:`~reminder.store.tasks` (tasks, assignments and
 what units report), :mod:`~reminder.store.outbox` (enqueue, claim, mark, retry), :mod:`~reminder.store.lease`
 (the deliverer lease), :mod:`~reminder.store.snapshot` (what the digest reads), :mod:`~reminder.store.web`
-(unit link generations and office sessions); :mod:`~reminder.store.base`
+(unit link generations and office sessions), :mod:`~reminder.store.units` (a task's assignments derived
+from the unit names its plan wrote: aliases, groups, the office's own), :mod:`~reminder.store.ticks` (what a
+pass writes; the preview that writes nothing); :mod:`~reminder.store.base`
 holds transactions and times. The names below are the public API. Every sqlite3 error they meet leaves as a
 StoreError naming the file and the fix; every write happens in one transaction that takes the write lock up
 front.
@@ -117,9 +126,14 @@ from reminder.store.schema import (
 )
 from reminder.store.snapshot import (
     dated_assignments,
+    last_overdue_notices,
     office_notices,
     open_units,
+    overdue_assignments,
     tasks_needing_review,
+    unassigned_tasks,
+    unit_standings,
+    work_totals,
     years_in_use,
 )
 from reminder.store.tasks import (
@@ -129,13 +143,17 @@ from reminder.store.tasks import (
     due_by_unit,
     find_assignment,
     get_task,
+    latest_notes,
     list_tasks,
     list_tasks_sql,
     match_units,
     plan_status,
     record_event,
     record_progress,
+    reports_of,
 )
+from reminder.store.ticks import Carried, plan_as_of, preview, record_plan
+from reminder.store.units import assign_unit, default_unit_rule, refresh_units, unassign_unit
 from reminder.store.web import (
     create_office_session,
     end_office_session,
@@ -149,6 +167,7 @@ __all__ = [
     "DUE_ASSIGNMENTS_SQL",
     "LOOK_NOW",
     "SCHEMA_VERSION",
+    "Carried",
     "ImportReport",
     "ImportStatus",
     "Lease",
@@ -156,12 +175,14 @@ __all__ = [
     "PlanSummary",
     "TaskChange",
     "acquire_lock",
+    "assign_unit",
     "assignments_by_id",
     "chunks",
     "claim_messages",
     "create_office_session",
     "dated_assignments",
     "db_path",
+    "default_unit_rule",
     "drop_old_bodies",
     "due_by_unit",
     "end_office_session",
@@ -171,6 +192,8 @@ __all__ = [
     "get_task",
     "import_plan",
     "import_plans",
+    "last_overdue_notices",
+    "latest_notes",
     "list_messages",
     "list_plans",
     "list_tasks",
@@ -184,20 +207,30 @@ __all__ = [
     "office_session_user",
     "open_db",
     "open_units",
+    "overdue_assignments",
+    "plan_as_of",
     "plan_digest",
     "plan_status",
+    "preview",
     "recompute_due_dates",
     "record_event",
+    "record_plan",
     "record_progress",
     "refresh_due_dates",
+    "refresh_units",
     "release_claims",
     "release_lock",
+    "reports_of",
     "retry_message",
     "revoke_unit_links",
     "schema_version",
     "tasks_needing_review",
     "timestamp",
     "transaction",
+    "unassign_unit",
+    "unassigned_tasks",
     "unit_link_generation",
+    "unit_standings",
+    "work_totals",
     "years_in_use",
 ]

@@ -10,11 +10,12 @@ every task when it changed, and sends the planner back to their assignments.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import sqlite_utils
 
 from reminder.model import DueRule
-from reminder.store.base import LOOK_NOW, events_of, iso, parse_deadline, transaction
+from reminder.store.base import LOOK_NOW, events_of, iso, parse_deadline, timestamp, transaction
 
 DUE_RULE_SETTING = "due_rule"
 """The ``settings`` row naming the rule the stored due dates were computed with."""
@@ -30,27 +31,30 @@ def default_due_rule() -> DueRule:
     return DueDates(Policy(), Calendar())
 
 
-def refresh_due_dates(db: sqlite_utils.Database, due_dates: DueRule) -> int:
+def refresh_due_dates(db: sqlite_utils.Database, due_dates: DueRule, now: datetime | None = None) -> int:
     """Recompute every task's effective due date if the rule changed since they were stored; returns how
-    many changed. Cheap when nothing changed (one read). Their assignments are planned again at once."""
+    many changed. Cheap when nothing changed (one read). Their assignments are planned again at once, and
+    (given ``now``) their schedules start over then: a stage of the new date that fired before is no 补发."""
     fingerprint = due_dates.fingerprint
     stored = db.execute("SELECT value FROM settings WHERE name = ?", [DUE_RULE_SETTING]).fetchone()
     if stored and stored[0] == fingerprint:
         return 0
     with transaction(db, "recompute due dates"):
-        changed = _recompute(db, due_dates, None)
+        changed = _recompute(db, due_dates, None, now)
         db.execute("INSERT INTO settings (name, value) VALUES (?, ?) "
                    "ON CONFLICT (name) DO UPDATE SET value = excluded.value", [DUE_RULE_SETTING, fingerprint])
     return changed
 
 
-def recompute_due_dates(db: sqlite_utils.Database, due_dates: DueRule, task_ids: Sequence[int]) -> int:
+def recompute_due_dates(db: sqlite_utils.Database, due_dates: DueRule, task_ids: Sequence[int],
+                        now: datetime | None = None) -> int:
     """Recompute the given tasks' due dates (an event was recorded: a relative deadline became a date)."""
     with transaction(db, "recompute due dates"):
-        return _recompute(db, due_dates, task_ids)
+        return _recompute(db, due_dates, task_ids, now)
 
 
-def _recompute(db: sqlite_utils.Database, due_dates: DueRule, task_ids: Sequence[int] | None) -> int:
+def _recompute(db: sqlite_utils.Database, due_dates: DueRule, task_ids: Sequence[int] | None,
+               now: datetime | None) -> int:
     where, params = ("", []) if task_ids is None else (
         "WHERE t.id IN (SELECT value FROM json_each(?))", [f"[{','.join(str(int(i)) for i in task_ids)}]"])
     rows = db.execute(f"SELECT t.id, t.deadline, t.due, t.due_written, t.inferred, p.plan_year "
@@ -65,4 +69,7 @@ def _recompute(db: sqlite_utils.Database, due_dates: DueRule, task_ids: Sequence
     db.conn.executemany("UPDATE tasks SET due = ?, due_written = ?, inferred = ? WHERE id = ?", updates)
     db.conn.executemany("UPDATE assignments SET next_check_at = ? WHERE task_id = ? AND removed_at IS NULL",
                         ((LOOK_NOW, u[-1]) for u in updates))
+    if now is not None:
+        db.conn.executemany("UPDATE assignments SET planned_from = ? WHERE task_id = ? AND removed_at IS NULL",
+                            ((timestamp(now), u[-1]) for u in updates))
     return len(updates)

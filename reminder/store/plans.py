@@ -16,7 +16,7 @@ from pathlib import PurePath
 import sqlite_utils
 
 from reminder.errors import StoreError
-from reminder.model import Deadline, DeadlineKind, DueRule, Plan, Task
+from reminder.model import Deadline, DeadlineKind, DueRule, Plan, Task, UnitRule
 from reminder.store.base import (
     expect_one,
     inserted_id,
@@ -26,6 +26,16 @@ from reminder.store.base import (
     transaction,
 )
 from reminder.store.due import default_due_rule, refresh_due_dates
+from reminder.store.units import (
+    UnitChanges,
+    assignees,
+    default_unit_rule,
+    refresh_units,
+    remove_assignment,
+    stored_rows,
+    sync_task_units,
+    written_units,
+)
 
 # --------------------------------------------------------------------------------------------------
 # Import.
@@ -57,7 +67,10 @@ class ImportReport:
 
     ``matched_by`` says how an existing plan was
     recognised ("title": same title and plan year; "source": same file name and plan year; None when
-    created). Assignments are ``(task number, unit)`` pairs.
+    created). Assignments are ``(task number, unit)`` pairs, units by the directory's names (a group is
+    one pair per member). ``units_respelled`` lists units the new version names another way (an alias,
+    a group spelled differently) as ``(task number, unit, name before, name now)``: they keep their
+    assignment, with its done mark and reports.
     """
 
     plan_id: int
@@ -71,6 +84,7 @@ class ImportReport:
     tasks_changed: tuple[TaskChange, ...] = ()
     assignments_added: tuple[tuple[str, str], ...] = ()
     assignments_removed: tuple[tuple[str, str], ...] = ()
+    units_respelled: tuple[tuple[str, str, str, str], ...] = ()
 
     def as_dict(self) -> dict:
         return {
@@ -85,6 +99,8 @@ class ImportReport:
             "tasks_changed": [c.as_dict() for c in self.tasks_changed],
             "assignments_added": [{"task": n, "unit": u} for n, u in self.assignments_added],
             "assignments_removed": [{"task": n, "unit": u} for n, u in self.assignments_removed],
+            "units_respelled": [{"task": n, "unit": u, "before": b, "after": a}
+                                for n, u, b, a in self.units_respelled],
         }
 
 
@@ -102,7 +118,12 @@ class _TaskRow:
     inferred: int
     units_text: str
     line: int | None
-    units: tuple[tuple[str, str], ...]  # (unit, role) in cell order, leads first
+    units: tuple[tuple[str, str], ...]  # (unit as written, role) in cell order, leads first
+
+    @property
+    def units_json(self) -> str:
+        """The ``tasks.units`` column: the names as written, with their roles."""
+        return to_json([list(pair) for pair in self.units])
 
 
 def plan_digest(plan: Plan) -> str:
@@ -157,10 +178,16 @@ class _Diff:
         self.changed: list[TaskChange] = []
         self.assigned: list[tuple[str, str]] = []
         self.unassigned: list[tuple[str, str]] = []
+        self.respelled: list[tuple[str, str, str, str]] = []
 
     def any(self) -> bool:
         return bool(self.plan_changes or self.added or self.removed or self.changed
-                    or self.assigned or self.unassigned)
+                    or self.assigned or self.unassigned or self.respelled)
+
+    def units(self, number: str, changes: UnitChanges) -> None:
+        self.assigned += [(number, unit) for unit in changes.added]
+        self.unassigned += [(number, unit) for unit in changes.removed]
+        self.respelled += [(number, unit, before, after) for unit, before, after in changes.respelled]
 
     def report(self, plan_id: int, plan: Plan, status: ImportStatus, matched_by: str | None) -> ImportReport:
         return ImportReport(
@@ -168,11 +195,12 @@ class _Diff:
             matched_by=matched_by, plan_changes=tuple(self.plan_changes), tasks_added=tuple(self.added),
             tasks_removed=tuple(self.removed), tasks_changed=tuple(self.changed),
             assignments_added=tuple(self.assigned), assignments_removed=tuple(self.unassigned),
+            units_respelled=tuple(self.respelled),
         )
 
 
 def import_plan(db: sqlite_utils.Database, plan: Plan, now: datetime,
-                due_dates: DueRule | None = None) -> ImportReport:
+                due_dates: DueRule | None = None, units: UnitRule | None = None) -> ImportReport:
     """Write ``plan`` to the store in one transaction and report what changed.
 
     Idempotent: importing the same plan again writes nothing and reports "unchanged". A corrected
@@ -180,16 +208,20 @@ def import_plan(db: sqlite_utils.Database, plan: Plan, now: datetime,
     matched by task number; tasks that vanished are marked removed with their assignments, and tasks
     or units that come back are restored, so status and progress recorded against them survive.
     ``due_dates`` computes each task's effective due date (default: the default policy on the statutory
-    calendar); the dates already stored are brought up to date with it first. On any failure nothing is
-    written and StoreError says why.
+    calendar); the dates already stored are brought up to date with it first. ``units`` (the unit
+    directory; default: every name as written) turns the plan's unit names into assignments: an alias
+    is the directory's unit, a group one assignment per member (see :mod:`reminder.store.units`). On any
+    failure nothing is written and StoreError says why.
     """
     due_dates = due_dates or default_due_rule()
+    rule = units if units is not None else default_unit_rule()
     when = timestamp(now)
     _check_plan(plan)
     rows = [_task_row(t, plan.plan_year, due_dates) for t in plan.tasks]
     digest = plan_digest(plan)
     with transaction(db, f"import plan {plan.title!r} from {plan.source}"):
         refresh_due_dates(db, due_dates)
+        refresh_units(db, rule, now)
         found, matched_by = _find_plan(db, plan)
         diff = _Diff()
         if found is None:
@@ -197,7 +229,7 @@ def import_plan(db: sqlite_utils.Database, plan: Plan, now: datetime,
         else:
             plan_id = found["id"]
             diff.plan_changes = _plan_changes(found, plan, digest)
-        _sync_tasks(db, plan_id, _with_events(db, plan_id, plan.plan_year, rows, due_dates), when, diff)
+        _sync_tasks(db, plan_id, _with_events(db, plan_id, plan.plan_year, rows, due_dates), rule, when, diff)
         if found is not None and diff.any():
             _update_plan(db, plan_id, plan, digest, when)
     status = (ImportStatus.CREATED if found is None
@@ -206,10 +238,10 @@ def import_plan(db: sqlite_utils.Database, plan: Plan, now: datetime,
 
 
 def import_plans(db: sqlite_utils.Database, plans: Sequence[Plan], now: datetime,
-                 due_dates: DueRule | None = None) -> list[ImportReport]:
+                 due_dates: DueRule | None = None, units: UnitRule | None = None) -> list[ImportReport]:
     """Import several plans in one transaction: all of them are stored, or (on any error) none."""
     with transaction(db, f"import {len(plans)} plans"):
-        return [import_plan(db, plan, now, due_dates) for plan in plans]
+        return [import_plan(db, plan, now, due_dates, units) for plan in plans]
 
 
 def _with_events(db: sqlite_utils.Database, plan_id: int | None, plan_year: int, rows: list[_TaskRow],
@@ -283,11 +315,11 @@ def _update_plan(db: sqlite_utils.Database, plan_id: int, plan: Plan, digest: st
     expect_one(cursor, f"update plan {plan_id}")
 
 
-def _sync_tasks(db: sqlite_utils.Database, plan_id: int, rows: list[_TaskRow], when: str,
+def _sync_tasks(db: sqlite_utils.Database, plan_id: int, rows: list[_TaskRow], rule: UnitRule, when: str,
                 diff: _Diff) -> None:
     """Make the plan's stored tasks match ``rows``: add, restore, update in place, mark removed."""
     stored = {r["number"]: r for r in db.query("SELECT * FROM tasks WHERE plan_id = ?", [plan_id])}
-    units = _stored_units(db, plan_id)
+    units = stored_rows(db, [r["id"] for r in stored.values()])
     for row in rows:
         old = stored.get(row.number)
         if old is None:
@@ -297,30 +329,26 @@ def _sync_tasks(db: sqlite_utils.Database, plan_id: int, rows: list[_TaskRow], w
             task_id = old["id"]
             if old["removed_at"] is not None:
                 diff.added.append(row.number)
-            _update_task(db, old, row, units.get(task_id, []), when, diff)
-        _sync_assignments(db, task_id, row, units.get(task_id, []), when, diff)
+            _update_task(db, old, row, when, diff)
+        changes = sync_task_units(db, task_id, assignees(row.units, rule), units.get(task_id, []), rule, when)
+        diff.units(row.number, changes)
     kept = {row.number for row in rows}
     for number, old in stored.items():
         if number not in kept and old["removed_at"] is None:
             _remove_task(db, old["id"], number, units.get(old["id"], []), when, diff)
 
 
-def _stored_units(db: sqlite_utils.Database, plan_id: int) -> dict[int, list[dict]]:
-    """Every assignment of the plan (removed ones too), by task id, in cell order."""
-    by_task: dict[int, list[dict]] = {}
-    for a in db.query(
-        "SELECT a.* FROM assignments a JOIN tasks t ON t.id = a.task_id WHERE t.plan_id = ? "
-        "ORDER BY a.task_id, a.position", [plan_id],
-    ):
-        by_task.setdefault(a["task_id"], []).append(a)
-    return by_task
+_TASK_FIELDS = ("section", "text", "deadline", "kind", "due", "due_written", "inferred", "units_text", "line",
+                "units")
 
 
-_TASK_FIELDS = ("section", "text", "deadline", "kind", "due", "due_written", "inferred", "units_text", "line")
+def _task_values(row: _TaskRow) -> dict:
+    """The ``tasks`` columns of a row (``units`` as its JSON)."""
+    return {f: row.units_json if f == "units" else getattr(row, f) for f in _TASK_FIELDS}
 
 
 def _insert_task(db: sqlite_utils.Database, plan_id: int, row: _TaskRow, when: str) -> int:
-    values = {f: getattr(row, f) for f in _TASK_FIELDS}
+    values = _task_values(row)
     values |= {"plan_id": plan_id, "number": row.number, "created_at": when, "updated_at": when}
     cursor = db.execute(
         f"INSERT INTO tasks (plan_id, number, created_at, updated_at, {', '.join(_TASK_FIELDS)}) "
@@ -330,15 +358,10 @@ def _insert_task(db: sqlite_utils.Database, plan_id: int, row: _TaskRow, when: s
     return inserted_id(cursor)
 
 
-def _active_units(assignments: list[dict]) -> dict:
-    """The stored units of a task in the shape the report shows (and compares with :func:`_new_units`)."""
-    active = [a for a in assignments if a["removed_at"] is None]
-    leads = [a["unit"] for a in active if a["role"] == "lead"]
-    return {"units": [a["unit"] for a in active], "lead_units": leads}
-
-
-def _new_units(row: _TaskRow) -> dict:
-    return {"units": [u for u, _ in row.units], "lead_units": [u for u, r in row.units if r == "lead"]}
+def _written_view(stored: str) -> dict:
+    """A task's units as the plan wrote them, in the shape the report shows."""
+    pairs = written_units(stored)
+    return {"units": [name for name, _ in pairs], "lead_units": [name for name, role in pairs if role == "lead"]}
 
 
 def _deadline_view(deadline_json: str, due: str | None, inferred: int) -> dict:
@@ -347,7 +370,7 @@ def _deadline_view(deadline_json: str, due: str | None, inferred: int) -> dict:
     return {"kind": d["kind"], "due": due, "inferred": bool(inferred), "text": d["text"]}
 
 
-def _task_changes(old: dict, row: _TaskRow, assignments: list[dict]) -> TaskChange | None:
+def _task_changes(old: dict, row: _TaskRow) -> TaskChange | None:
     """What differs between a stored task (with its assignments) and its new version; None if nothing.
 
     JSON columns are compared parsed, so a change of key order in ``as_dict`` is not a change.
@@ -358,8 +381,8 @@ def _task_changes(old: dict, row: _TaskRow, assignments: list[dict]) -> TaskChan
             != (json.loads(row.deadline), row.kind, row.due, row.inferred)):
         before["deadline"] = _deadline_view(old["deadline"], old["due"], old["inferred"])
         after["deadline"] = _deadline_view(row.deadline, row.due, row.inferred)
-    old_units = _active_units(assignments) | {"units_text": old["units_text"]}
-    new_units = _new_units(row) | {"units_text": row.units_text}
+    old_units = _written_view(old["units"]) | {"units_text": old["units_text"]}
+    new_units = _written_view(row.units_json) | {"units_text": row.units_text}
     if old_units != new_units:
         before["units"], after["units"] = old_units, new_units
     if json.loads(old["section"]) != json.loads(row.section):
@@ -372,14 +395,13 @@ def _task_changes(old: dict, row: _TaskRow, assignments: list[dict]) -> TaskChan
     return TaskChange(row.number, tuple(before), before, after)
 
 
-def _update_task(db: sqlite_utils.Database, old: dict, row: _TaskRow, assignments: list[dict],
-                 when: str, diff: _Diff) -> None:
+def _update_task(db: sqlite_utils.Database, old: dict, row: _TaskRow, when: str, diff: _Diff) -> None:
     """Update a kept (or returning) task in place; report what changed unless it was just restored."""
     restoring = old["removed_at"] is not None
-    change = _task_changes(old, row, assignments)
+    change = _task_changes(old, row)
     if change is None and not restoring:
         return
-    values = {f: getattr(row, f) for f in _TASK_FIELDS} | {"id": old["id"], "updated_at": when}
+    values = _task_values(row) | {"id": old["id"], "updated_at": when}
     cursor = db.execute(
         f"UPDATE tasks SET {', '.join(f'{f} = :{f}' for f in _TASK_FIELDS)}, updated_at = :updated_at, "
         "removed_at = NULL WHERE id = :id",
@@ -387,48 +409,12 @@ def _update_task(db: sqlite_utils.Database, old: dict, row: _TaskRow, assignment
     )
     expect_one(cursor, f"update task {row.number}")
     if change is not None and "deadline" in change.fields:
-        # The planner must look again at every open assignment: its schedule moved.
-        db.execute("UPDATE assignments SET next_check_at = ?, updated_at = ? "
-                   "WHERE task_id = ? AND removed_at IS NULL AND status = 'open'", [when, when, old["id"]])
+        # The planner must look again at every open assignment: its schedule moved (and started over, so a
+        # stage of the new deadline that fired before now is not caught up as 补发).
+        db.execute("UPDATE assignments SET next_check_at = ?, planned_from = ?, updated_at = ? "
+                   "WHERE task_id = ? AND removed_at IS NULL AND status = 'open'", [when, when, when, old["id"]])
     if change is not None and not restoring:
         diff.changed.append(change)
-
-
-def _sync_assignments(db: sqlite_utils.Database, task_id: int, row: _TaskRow, assignments: list[dict],
-                      when: str, diff: _Diff) -> None:
-    """One assignment per (task, unit): insert new units, restore returning ones, remove dropped ones.
-
-    An assignment that stays keeps its id, status and progress; only its role and position follow the
-    document. New and restored assignments are due for a planner look at once (next_check_at = now).
-    """
-    stored = {a["unit"]: a for a in assignments}
-    for position, (unit, role) in enumerate(row.units):
-        old = stored.get(unit)
-        if old is None:
-            db.execute(
-                "INSERT INTO assignments (task_id, unit, role, position, next_check_at, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)", [task_id, unit, role, position, when, when, when])
-            diff.assigned.append((row.number, unit))
-        elif old["removed_at"] is not None:
-            expect_one(db.execute(
-                "UPDATE assignments SET role = ?, position = ?, removed_at = NULL, next_check_at = ?, "
-                "updated_at = ? WHERE id = ?", [role, position, when, when, old["id"]]), f"restore {unit}")
-            diff.assigned.append((row.number, unit))
-        elif (old["role"], old["position"]) != (role, position):
-            expect_one(db.execute("UPDATE assignments SET role = ?, position = ?, updated_at = ? WHERE id = ?",
-                                  [role, position, when, old["id"]]), f"update {unit}")
-    wanted = {unit for unit, _ in row.units}
-    for unit, old in stored.items():
-        if unit not in wanted and old["removed_at"] is None:
-            _remove_assignment(db, old["id"], when)
-            diff.unassigned.append((row.number, unit))
-
-
-def _remove_assignment(db: sqlite_utils.Database, assignment_id: int, when: str) -> None:
-    """Mark removed (never delete: progress and notices point at it) and take it off the planner's list."""
-    cursor = db.execute("UPDATE assignments SET removed_at = ?, next_check_at = NULL, updated_at = ? WHERE id = ?",
-                        [when, when, assignment_id])
-    expect_one(cursor, f"remove assignment {assignment_id}")
 
 
 def _remove_task(db: sqlite_utils.Database, task_id: int, number: str, assignments: list[dict], when: str,
@@ -438,7 +424,7 @@ def _remove_task(db: sqlite_utils.Database, task_id: int, number: str, assignmen
                f"remove task {number}")
     for a in assignments:
         if a["removed_at"] is None:
-            _remove_assignment(db, a["id"], when)
+            remove_assignment(db, a["id"], when)
             diff.unassigned.append((number, a["unit"]))
     diff.removed.append(number)
 

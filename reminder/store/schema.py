@@ -265,6 +265,42 @@ def _m0006(db: sqlite_utils.Database) -> None:
     """)
 
 
+@MIGRATIONS(name="0007_unit_identity_and_reports")
+def _m0007(db: sqlite_utils.Database) -> None:
+    """Issue 9: one identity per unit, true wording.
+
+    * ``tasks.units`` keeps the plan's unit names as written, with their roles (JSON ``[[name, role], …]``,
+      leads first), so the assignments can be derived again when the unit directory changes: an alias
+      becomes the directory's name, a group its members. Filled from the current assignments.
+    * ``assignments.written`` is the plan's name the assignment came from (the alias, or the group),
+      ``via_group`` the group when it came from one; ``assigned_at`` when the unit got the task (a unit
+      added by a re-import is 新分配); ``planned_from`` when its schedule last started over (a stage that
+      fired before is not caught up as 补发); ``assigned_by`` the plan or the office (`reminder assign`).
+    * ``progress.recorded_at``: when a report was entered; ``at`` is when it happened (``--on``).
+    * ``notices_unit_overdue``: a unit's last overdue notice, found at once (one overdue message per unit
+      every ``overdue_repeat_days``).
+    * ``settings.unit_rule``: what the stored assignments were resolved with (see ``store.units``).
+    """
+    _run(db, """
+    ALTER TABLE tasks ADD COLUMN units TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(units));
+    UPDATE tasks SET units = coalesce((SELECT json_group_array(json_array(unit, role)) FROM
+        (SELECT unit, role FROM assignments WHERE task_id = tasks.id AND removed_at IS NULL ORDER BY position)),
+        '[]');
+    ALTER TABLE assignments ADD COLUMN written TEXT NOT NULL DEFAULT '';
+    UPDATE assignments SET written = unit;
+    ALTER TABLE assignments ADD COLUMN via_group TEXT;
+    ALTER TABLE assignments ADD COLUMN assigned_at TEXT;
+    UPDATE assignments SET assigned_at = created_at;
+    ALTER TABLE assignments ADD COLUMN planned_from TEXT;
+    UPDATE assignments SET planned_from = created_at;
+    ALTER TABLE assignments ADD COLUMN assigned_by TEXT NOT NULL DEFAULT 'plan'
+        CHECK (assigned_by IN ('plan', 'office'));
+    ALTER TABLE progress ADD COLUMN recorded_at TEXT;
+    UPDATE progress SET recorded_at = at;
+    CREATE INDEX notices_unit_overdue ON notices (unit, fire_at) WHERE stage = 'overdue'
+    """)
+
+
 SCHEMA_VERSION = len(MIGRATIONS._migrations)
 """The schema version this code builds: the number of migrations above."""
 

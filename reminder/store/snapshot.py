@@ -1,14 +1,17 @@
 """What the digest reads: assignments overdue or due soon, office notices (escalated, silent), deadlines a
-person should check, units with open work. Built fresh for each digest, so a missed digest loses nothing."""
+person should check, units with open work, each unit's standing, tasks without units. Built fresh for each
+digest, so a missed digest loses nothing. Also what a tick needs to know about a unit beyond what is due:
+its overdue assignments and when it last got an overdue message."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 
 import sqlite_utils
 
-from reminder.model import Assignment, Notice, Stage, TaskRecord
-from reminder.store.base import events_of
+from reminder.model import Assignment, Notice, Stage, TaskRecord, UnitStanding, WorkTotals
+from reminder.store.base import chunks, events_of, to_json
 from reminder.store.tasks import (
     ASSIGNMENT_ROWS,
     TASK_COLUMNS,
@@ -68,3 +71,64 @@ def open_units(db: sqlite_utils.Database) -> list[tuple[str, int]]:
         SELECT a.unit, count(DISTINCT a.task_id) AS tasks FROM assignments a JOIN tasks t ON t.id = a.task_id
         WHERE a.status = 'open' AND a.removed_at IS NULL AND t.removed_at IS NULL
         GROUP BY a.unit ORDER BY a.unit""")]
+
+
+def overdue_assignments(db: sqlite_utils.Database, units: Sequence[str], today: date) -> list[Assignment]:
+    """The open assignments of ``units`` whose effective due date is before ``today``: what a unit's
+    overdue message lists, whichever of them made it go out."""
+    found: list[Assignment] = []
+    for chunk in chunks(list(units)):
+        rows = list(db.query(ASSIGNMENT_ROWS + """
+            WHERE a.unit IN (SELECT value FROM json_each(?)) AND a.status = 'open' AND a.removed_at IS NULL
+              AND t.removed_at IS NULL AND t.due < ? ORDER BY a.unit, t.due, a.id""", [to_json(chunk), today.isoformat()]))
+        found.extend(assignments_from_rows(db, rows))
+    return found
+
+
+def last_overdue_notices(db: sqlite_utils.Database, units: Sequence[str]) -> dict[str, datetime]:
+    """When each of ``units`` last had overdue items (the fire time of its latest overdue notice), by unit;
+    units that never had any are absent. One index seek per unit (``notices_unit_overdue``)."""
+    found: dict[str, datetime] = {}
+    for unit in units:
+        row = db.execute("SELECT max(fire_at) FROM notices WHERE unit = ? AND stage = 'overdue'", [unit]).fetchone()
+        if row and row[0]:
+            found[unit] = datetime.fromisoformat(row[0])
+    return found
+
+
+def unit_standings(db: sqlite_utils.Database, today: date) -> list[UnitStanding]:
+    """Every unit with current assignments: open, done, overdue (effective due date before ``today``) and
+    the longest overdue in days; the most overdue first, then by name."""
+    rows = db.query("""
+        SELECT a.unit, sum(a.status = 'open') AS open, sum(a.status = 'done') AS done,
+               sum(a.status = 'open' AND coalesce(t.due < :today, 0)) AS overdue,
+               max(CASE WHEN a.status = 'open' AND t.due < :today
+                        THEN julianday(:today) - julianday(t.due) ELSE 0 END) AS longest
+        FROM assignments a JOIN tasks t ON t.id = a.task_id
+        WHERE a.removed_at IS NULL AND t.removed_at IS NULL
+        GROUP BY a.unit""", {"today": today.isoformat()})
+    standings = [UnitStanding(unit=r["unit"], open=r["open"], done=r["done"], overdue=r["overdue"],
+                              longest_overdue_days=int(r["longest"] or 0)) for r in rows]
+    return sorted(standings, key=lambda s: (-s.overdue, -s.longest_overdue_days, s.completion_rate, s.unit))
+
+
+def work_totals(db: sqlite_utils.Database) -> WorkTotals:
+    """Current tasks and assignments, counted apart (a task is done when it has units and all are done)."""
+    row = db.execute("""
+        SELECT count(*), sum(units > 0 AND units = done), sum(units = 0), sum(units), sum(done) FROM (
+            SELECT t.id, count(a.id) AS units, count(a.id) FILTER (WHERE a.status = 'done') AS done
+            FROM tasks t LEFT JOIN assignments a ON a.task_id = t.id AND a.removed_at IS NULL
+            WHERE t.removed_at IS NULL GROUP BY t.id)""").fetchone()
+    return WorkTotals(tasks=row[0] or 0, tasks_done=row[1] or 0, unassigned=row[2] or 0, assignments=row[3] or 0,
+                      assignments_done=row[4] or 0)
+
+
+def unassigned_tasks(db: sqlite_utils.Database) -> list[TaskRecord]:
+    """Current tasks that no unit has (待分配): the plan named none, or every unit was taken away."""
+    rows = list(db.query(f"""
+        SELECT {TASK_COLUMNS} FROM tasks t JOIN plans p ON p.id = t.plan_id
+        WHERE t.removed_at IS NULL
+          AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.removed_at IS NULL)
+        ORDER BY p.id, CAST(t.number AS INTEGER), t.number"""))
+    events = events_of(db, [r["task_id"] for r in rows])
+    return [task_record(r, events.get(r["task_id"])) for r in rows]

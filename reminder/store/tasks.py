@@ -16,16 +16,20 @@ import sqlite_utils
 
 from reminder.errors import StoreError
 from reminder.model import (
+    AssignedBy,
     Assignment,
     AssignmentStatus,
     DueDate,
     DueRule,
+    Report,
     ReportKind,
+    ReportOutcome,
     Role,
     TaskListing,
     TaskRecord,
     TaskRef,
     UnitProgress,
+    UnitRule,
 )
 from reminder.store.base import (
     LOOK_NOW,
@@ -46,7 +50,8 @@ from reminder.store.plans import match_plans
 # Rows -> value types.
 
 TASK_COLUMNS = """t.id AS task_id, t.plan_id, p.title AS plan_title, p.plan_year, t.number, t.section, t.text,
-       t.kind, t.due, t.due_written, t.inferred, t.deadline, t.units_text, t.line, t.removed_at"""
+       t.kind, t.due, t.due_written, t.inferred, t.deadline, t.units_text, t.line, t.removed_at,
+       t.created_at AS task_created_at"""
 """The columns :func:`task_record` reads, from ``tasks t JOIN plans p``."""
 
 
@@ -77,11 +82,17 @@ def task_record(row: Mapping, events: Mapping[str, date] | None = None) -> TaskR
         line=row["line"],
         events=dict(events or {}),
         removed=row["removed_at"] is not None,
+        created_at=_instant(row["task_created_at"]),
     )
 
 
+ASSIGNMENT_COLUMNS = ("a.id, a.task_id, a.unit, a.role, a.status, a.created_at, a.done_at, a.written, a.via_group, "
+                      "a.assigned_at, a.planned_from, a.assigned_by")
+"""The columns :func:`assignment_of` reads, from ``assignments a``."""
+
+
 def assignment_of(row: Mapping, task: TaskRecord, last_report_at: str | None = None) -> Assignment:
-    """An assignments row (id, unit, role, status, created_at, done_at) of ``task`` as an Assignment."""
+    """An assignments row (:data:`ASSIGNMENT_COLUMNS`) of ``task`` as an Assignment."""
     return Assignment(
         id=row["id"],
         task=task,
@@ -91,19 +102,29 @@ def assignment_of(row: Mapping, task: TaskRecord, last_report_at: str | None = N
         created_at=_instant(row["created_at"]),
         done_at=_instant(row["done_at"]),
         last_report_at=_instant(last_report_at),
+        written=row["written"] or row["unit"],
+        via_group=row["via_group"],
+        assigned_at=_instant(row["assigned_at"]),
+        planned_from=_instant(row["planned_from"]),
+        assigned_by=AssignedBy(row["assigned_by"]),
     )
 
 
 # --------------------------------------------------------------------------------------------------
 # Queries for `reminder tasks`, `reminder done` and friends.
 
-def match_units(db: sqlite_utils.Database, unit: str) -> list[str]:
-    """The assigned unit names that ``unit`` means: itself when some task is assigned to exactly that
+def match_units(db: sqlite_utils.Database, unit: str, rule: UnitRule | None = None) -> list[str]:
+    """The assigned unit names that ``unit`` means: the units the unit directory (``rule``) resolves it to
+    (an alias: its unit; a group: its members), else itself when some task is assigned to exactly that
     name, else every assigned name containing it (财政局 -> 区财政局, 县财政局), sorted.
 
     Exact first, so that 区财政局 does not also pick 区财政局某科; a substring otherwise, because people
     type short names. Reads the ``assignments_unit`` index only.
     """
+    if rule is not None:
+        resolution = rule.resolve_name(unit.strip())
+        if resolution.known:
+            return list(resolution.units)
     exact = db.execute("SELECT 1 FROM assignments WHERE unit = ? AND removed_at IS NULL LIMIT 1", [unit])
     if exact.fetchone():
         return [unit]
@@ -143,15 +164,16 @@ def list_tasks_sql(units: Sequence[str] | None, due_before: date | None, kind: s
 
 def list_tasks(db: sqlite_utils.Database, unit: str | None = None, due_before: date | None = None,
                kind: str | None = None, plan: int | str | None = None,
-               include_removed: bool = False) -> list[TaskListing]:
+               include_removed: bool = False, rule: UnitRule | None = None) -> list[TaskListing]:
     """Tasks matching every filter given, soonest due first (tasks without a date last).
 
-    ``unit``: see :func:`match_units` (exact name, else substring); the listing's ``status`` is then that
+    ``unit``: see :func:`match_units` (the directory's unit for an alias, a group's members, an exact
+    name, else a substring); a unit's group tasks are its own. The listing's ``status`` is then that
     of the matching units' assignments. ``due_before``: effective due date on or before that date (tasks
     without a date are left out). ``kind``: a DeadlineKind value. ``plan``: see :func:`match_plans` (id,
     or title or part of it).
     """
-    units = match_units(db, unit) if unit is not None else None
+    units = match_units(db, unit, rule) if unit is not None else None
     plans = match_plans(db, plan) if plan is not None else None
     if units == [] or plans == []:
         return []
@@ -169,12 +191,14 @@ def _assignments_of(db: sqlite_utils.Database, tasks: Sequence[TaskRecord]) -> d
     if not tasks:
         return {}
     task_of = {t.id: t for t in tasks}
-    for a in db.query(
-        "SELECT id, task_id, unit, role, status, created_at, done_at FROM assignments "
-        "WHERE task_id IN (SELECT value FROM json_each(?)) AND removed_at IS NULL ORDER BY task_id, position",
+    rows = list(db.query(
+        f"SELECT {ASSIGNMENT_COLUMNS} FROM assignments a "
+        "WHERE a.task_id IN (SELECT value FROM json_each(?)) AND a.removed_at IS NULL ORDER BY a.task_id, a.position",
         [to_json(list(task_of))],
-    ):
-        by_task.setdefault(a["task_id"], []).append(assignment_of(a, task_of[a["task_id"]]))
+    ))
+    reports = last_reports(db, [a["id"] for a in rows])
+    for a in rows:
+        by_task.setdefault(a["task_id"], []).append(assignment_of(a, task_of[a["task_id"]], reports.get(a["id"])))
     return {task_id: tuple(found) for task_id, found in by_task.items()}
 
 
@@ -211,7 +235,7 @@ def get_task(db: sqlite_utils.Database, task_ref: str) -> TaskListing:
 # What the planner reads: assignments whose next check has come.
 
 ASSIGNMENT_ROWS = f"""
-    SELECT a.id, a.task_id, a.unit, a.role, a.status, a.created_at, a.done_at, {TASK_COLUMNS}
+    SELECT {ASSIGNMENT_COLUMNS}, {TASK_COLUMNS}
     FROM assignments a JOIN tasks t ON t.id = a.task_id JOIN plans p ON p.id = t.plan_id
 """
 """An assignment with its task and plan, as :func:`assignments_from_rows` reads it."""
@@ -263,7 +287,8 @@ def assignments_from_rows(db: sqlite_utils.Database, rows: Sequence[Mapping]) ->
 
 
 def last_reports(db: sqlite_utils.Database, assignment_ids: Sequence[int]) -> dict[int, str]:
-    """The time of each assignment's latest report (done, progress or reopen), by assignment id."""
+    """The time of each assignment's latest report (done, progress or reopen), by assignment id: when it
+    happened (``at``), which for a report given ``--on`` an earlier day is that day."""
     reports: dict[int, str] = {}
     for chunk in chunks(list(assignment_ids)):
         marks = ",".join("?" * len(chunk))
@@ -276,35 +301,94 @@ def last_reports(db: sqlite_utils.Database, assignment_ids: Sequence[int]) -> di
 # --------------------------------------------------------------------------------------------------
 # What units report, and events that relative deadlines count from.
 
-def find_assignment(db: sqlite_utils.Database, task_ref: str, unit: str) -> Assignment:
-    """The assignment of ``unit`` on the task ``task_ref``; the message lists the units it has."""
+def find_assignment(db: sqlite_utils.Database, task_ref: str, unit: str, rule: UnitRule | None = None) -> Assignment:
+    """The assignment of ``unit`` on the task ``task_ref``; the message lists the units it has.
+
+    ``unit`` is resolved by the unit directory (``rule``) first, so an alias finds its unit; a group
+    stands for several units and is refused with their names (name the member instead).
+    """
     listing = get_task(db, task_ref)
     candidates = listing.assignments
-    exact = [a for a in candidates if a.unit == unit] or [a for a in candidates if unit in a.unit]
+    names = "、".join(a.unit for a in candidates) or "none"
+    resolution = rule.resolve_name(unit.strip()) if rule is not None else None
+    if resolution is not None and resolution.known:
+        if resolution.group:
+            members = [a.unit for a in candidates if a.unit in resolution.units]
+            raise StoreError(f"'{unit}' is a group ({len(resolution.units)} units); name the unit that reported "
+                             f"(on task {listing.task.ref}: {'、'.join(members) or names})")
+        exact = [a for a in candidates if a.unit in resolution.units]
+    else:
+        exact = [a for a in candidates if a.unit == unit] or [a for a in candidates if unit in a.unit]
     if len(exact) != 1:
-        names = "、".join(a.unit for a in candidates) or "none"
         raise StoreError(f"task {listing.task.ref} has no single unit matching '{unit}' (its units: {names})")
     return exact[0]
 
 
 def record_progress(db: sqlite_utils.Database, assignment_id: int, kind: ReportKind | str, note: str,
-                    now: datetime) -> None:
-    """done closes the assignment; progress and reopen make the planner look at it again now."""
+                    now: datetime, at: datetime | None = None) -> ReportOutcome:
+    """Record a report as of ``now``; ``at`` is when it happened, if earlier (a report that came by phone).
+
+    done closes the assignment (``already_done`` when it was closed: nothing recorded); reopen opens it
+    again (``not_done`` when it was open: nothing to undo) and its schedule starts over; progress keeps
+    the status and makes the planner look at an open assignment again now (check-ins and overdue
+    repeats count from the report).
+    """
     kind = ReportKind(kind)
     when = timestamp(now)
+    happened = timestamp(min(at, now) if at is not None else now)
     with transaction(db, f"record {kind}"):
-        db.execute("INSERT INTO progress (assignment_id, kind, note, at) VALUES (?, ?, ?, ?)",
-                   [assignment_id, str(kind), note or "", when])
+        row = db.execute("SELECT status FROM assignments WHERE id = ?", [assignment_id]).fetchone()
+        if row is None:
+            raise StoreError(f"no assignment with id {assignment_id}")
+        if kind is ReportKind.DONE and row[0] == AssignmentStatus.DONE:
+            return ReportOutcome.ALREADY_DONE
+        if kind is ReportKind.REOPEN and row[0] == AssignmentStatus.OPEN:
+            return ReportOutcome.NOT_DONE
+        db.execute("INSERT INTO progress (assignment_id, kind, note, at, recorded_at) VALUES (?, ?, ?, ?, ?)",
+                   [assignment_id, str(kind), note or "", happened, when])
         if kind is ReportKind.DONE:
             cursor = db.execute("""
                 UPDATE assignments SET status = 'done', done_at = ?, updated_at = ?,
                     next_check_at = CASE WHEN (SELECT kind FROM tasks WHERE tasks.id = assignments.task_id)
                                               = 'recurring' THEN ? ELSE NULL END
-                WHERE id = ?""", [when, when, when, assignment_id])
-        else:
+                WHERE id = ?""", [happened, when, when, assignment_id])
+        elif kind is ReportKind.REOPEN:
             cursor = db.execute("""UPDATE assignments SET status = 'open', done_at = NULL, updated_at = ?,
-                                   next_check_at = ? WHERE id = ?""", [when, LOOK_NOW, assignment_id])
+                                   planned_from = ?, next_check_at = ? WHERE id = ?""",
+                                [when, when, LOOK_NOW, assignment_id])
+        else:
+            cursor = db.execute("""UPDATE assignments SET updated_at = ?,
+                                   next_check_at = CASE status WHEN 'open' THEN ? ELSE next_check_at END
+                                   WHERE id = ?""", [when, LOOK_NOW, assignment_id])
         expect_one(cursor, f"record {kind} for assignment {assignment_id}")
+    return ReportOutcome.RECORDED
+
+
+def reports_of(db: sqlite_utils.Database, assignment_ids: Sequence[int]) -> dict[int, list[Report]]:
+    """Every report on the given assignments, by assignment id, oldest first."""
+    found: dict[int, list[Report]] = {}
+    for chunk in chunks(list(assignment_ids)):
+        for r in db.query("SELECT assignment_id, kind, note, at, recorded_at FROM progress "
+                          "WHERE assignment_id IN (SELECT value FROM json_each(?)) ORDER BY at, id", [to_json(chunk)]):
+            found.setdefault(r["assignment_id"], []).append(_report(r))
+    return found
+
+
+def latest_notes(db: sqlite_utils.Database, assignment_ids: Sequence[int]) -> dict[int, Report]:
+    """Each assignment's latest report that carries a note (what the unit last said), by assignment id."""
+    found: dict[int, Report] = {}
+    for chunk in chunks(list(assignment_ids)):
+        for r in db.query("""SELECT assignment_id, kind, note, max(at) AS at, recorded_at FROM progress
+                             WHERE assignment_id IN (SELECT value FROM json_each(?)) AND note <> ''
+                             GROUP BY assignment_id""", [to_json(chunk)]):
+            found[r["assignment_id"]] = _report(r)
+    return found
+
+
+def _report(row: Mapping, ref: TaskRef | None = None) -> Report:
+    at = datetime.fromisoformat(row["at"])
+    return Report(kind=ReportKind(row["kind"]), note=row["note"], at=at,
+                  recorded_at=_instant(row["recorded_at"]) or at, ref=ref)
 
 
 def record_event(db: sqlite_utils.Database, task_id: int, name: str, day: date, now: datetime,
@@ -316,23 +400,43 @@ def record_event(db: sqlite_utils.Database, task_id: int, name: str, day: date, 
         db.execute("""INSERT INTO events (task_id, name, date, recorded_at) VALUES (?, ?, ?, ?)
                       ON CONFLICT (task_id, name) DO UPDATE SET date = excluded.date,
                       recorded_at = excluded.recorded_at""", [task_id, name, day.isoformat(), when])
-        db.execute("UPDATE assignments SET next_check_at = ? WHERE task_id = ? AND removed_at IS NULL",
-                   [LOOK_NOW, task_id])
-        recompute_due_dates(db, due_dates or default_due_rule(), [task_id])
+        db.execute("UPDATE assignments SET next_check_at = ?, planned_from = ? WHERE task_id = ? "
+                   "AND removed_at IS NULL", [LOOK_NOW, when, task_id])
+        recompute_due_dates(db, due_dates or default_due_rule(), [task_id], now)
 
 
-def plan_status(db: sqlite_utils.Database, plan: str | None = None) -> list[UnitProgress]:
-    """Progress of a plan by unit: open, done, and the latest report."""
+def plan_status(db: sqlite_utils.Database, plan: str | None = None, today: date | None = None) -> list[UnitProgress]:
+    """Progress of a plan by unit: open, done, overdue (effective due date before ``today``, when given),
+    the latest report and the latest note."""
     plan_ids = match_plans(db, plan) if plan else [r["id"] for r in db.query("SELECT id FROM plans")]
     if not plan_ids:
         raise StoreError(f"no plan matches '{plan}'; `reminder tasks` shows the imported plans")
     marks = ",".join("?" * len(plan_ids))
-    return [UnitProgress(plan_id=r["plan_id"], plan_title=r["plan_title"], unit=r["unit"], open=r["open"],
-                         done=r["done"], last_report_at=_instant(r["last_report_at"])) for r in db.query(f"""
+    rows = list(db.query(f"""
         SELECT p.id AS plan_id, p.title AS plan_title, a.unit,
                sum(a.status = 'open') AS open, sum(a.status = 'done') AS done,
+               sum(a.status = 'open' AND t.due < :today) AS overdue,
                (SELECT max(g.at) FROM progress g JOIN assignments b ON b.id = g.assignment_id
-                JOIN tasks u ON u.id = b.task_id WHERE b.unit = a.unit AND u.plan_id = p.id) AS last_report_at
+                JOIN tasks u ON u.id = b.task_id WHERE b.unit = a.unit AND u.plan_id = p.id) AS last_report_at,
+               (SELECT g.id FROM progress g JOIN assignments b ON b.id = g.assignment_id
+                JOIN tasks u ON u.id = b.task_id WHERE b.unit = a.unit AND u.plan_id = p.id AND g.note <> ''
+                ORDER BY g.at DESC, g.id DESC LIMIT 1) AS last_note_id
         FROM assignments a JOIN tasks t ON t.id = a.task_id JOIN plans p ON p.id = t.plan_id
         WHERE p.id IN ({marks}) AND a.removed_at IS NULL AND t.removed_at IS NULL
-        GROUP BY p.id, a.unit ORDER BY p.id, open DESC, a.unit""", plan_ids)]
+        GROUP BY p.id, a.unit ORDER BY p.id, open DESC, a.unit""".replace(":today", "?"),
+        [today.isoformat() if today else "", *plan_ids]))
+    notes = _notes_by_id(db, [r["last_note_id"] for r in rows if r["last_note_id"]])
+    return [UnitProgress(plan_id=r["plan_id"], plan_title=r["plan_title"], unit=r["unit"], open=r["open"],
+                         done=r["done"], last_report_at=_instant(r["last_report_at"]), overdue=r["overdue"] or 0,
+                         last_note=notes.get(r["last_note_id"])) for r in rows]
+
+
+def _notes_by_id(db: sqlite_utils.Database, report_ids: Sequence[int]) -> dict[int, Report]:
+    """Reports by their row id, with the 登记号 of their task."""
+    found: dict[int, Report] = {}
+    for chunk in chunks(list(report_ids)):
+        for r in db.query("""SELECT g.id, g.kind, g.note, g.at, g.recorded_at, t.plan_id, t.number FROM progress g
+                             JOIN assignments a ON a.id = g.assignment_id JOIN tasks t ON t.id = a.task_id
+                             WHERE g.id IN (SELECT value FROM json_each(?))""", [to_json(chunk)]):
+            found[r["id"]] = _report(r, TaskRef(r["plan_id"], r["number"]))
+    return found
