@@ -328,7 +328,7 @@ def full_digest(inferred: bool = True) -> dict:
                  "reason": "时限无法识别，需人工核定"}],
         unroutable=[{"unit": "县档案馆", "tasks": 3}],
         failed=[{"unit": "县卫健委", "channel": "dingtalk", "subject": "【任务提醒】县卫健委有1项政务公开任务即将到期",
-                 "attempts": 5, "last_error": "errcode 310000: <sign not match>"}])
+                 "attempts": 5, "last_error": "errcode 310000: <sign not match>", "unknown_attempts": 0}])
 
 
 def test_digest_subject_counts_overdue_and_due_soon(renderer):
