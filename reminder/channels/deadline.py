@@ -3,26 +3,29 @@
 A socket timeout bounds each read, not the exchange: a server that trickles one byte every two seconds
 renews a five-second timeout for ever, and a body that never ends is read for ever. So each exchange
 (one webhook request with its answer; one SMTP connection set-up, or one message sent over it) runs
-under a ``Deadline``: a watchdog thread that, when the time is up, shuts down every socket the exchange
-uses. A read blocked on the peer then returns at once, the channel sees ``expired`` and reports the
-timeout. Shutting a socket down (not closing it) is safe from another thread: its owner still closes it.
+under a ``Deadline``. One watchdog thread for the process keeps the deadlines of the exchanges in
+flight; when one passes, it shuts down every socket that exchange uses. A read blocked on the peer then
+returns at once, the channel sees ``expired`` and reports the timeout. Shutting a socket down (not
+closing it) is safe from another thread: its owner still closes it.
 
 The channels register what holds their sockets (``watch``): an ``smtplib.SMTP`` object, a urllib3
 connection. Both keep their socket in ``sock``; the SMTP channel also keeps the plain socket under a TLS
 layer in ``raw_sock``. A socket that appears after the deadline passed (a connect that was still
-running) is shut down as soon as it does.
+running) is shut down as soon as the watchdog sees it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import socket
 import threading
 import time
 from typing import Any, Self
 
 POLL_AFTER_EXPIRY = 0.05
-"""Seconds between looks for sockets that appear after the deadline passed."""
+"""Seconds between looks for sockets that appear after a deadline passed."""
 
 _current = threading.local()
 
@@ -37,27 +40,21 @@ class Deadline:
     def __init__(self, seconds: float):
         self.seconds = seconds
         self.expired = False
+        self.done = False
         self._owners: list[Any] = []
         self._saw_socket = False
         self._outer: Deadline | None = None
         self._lock = threading.Lock()
-        self._done = threading.Event()
-        self._started = 0.0
-        self._thread = threading.Thread(target=self._watch, name="reminder-deadline", daemon=True)
 
     def __enter__(self) -> Self:
-        self._started = time.monotonic()
         self._outer = getattr(_current, "deadline", None)
         _current.deadline = self
-        self._thread.start()
+        _WATCHDOG.add(self, time.monotonic() + self.seconds)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._done.set()
+        self.done = True  # the watchdog forgets it at its next look
         _current.deadline = self._outer
-
-    def remaining(self) -> float:
-        return max(0.0, self.seconds - (time.monotonic() - self._started))
 
     @property
     def connected(self) -> bool:
@@ -69,25 +66,65 @@ class Deadline:
         """Shut ``owner``'s sockets down when the deadline passes (at once if it has passed)."""
         with self._lock:
             self._owners.append(owner)
-            if _sockets(owner):
-                self._saw_socket = True
             expired = self.expired
         if expired:
+            self.cut()
+
+    def cut(self) -> None:
+        """The deadline has passed: shut down every socket of the exchange (the watchdog calls this)."""
+        with self._lock:
+            self.expired = True
+            owners = list(self._owners)
+        for owner in owners:
+            if _sockets(owner):
+                self._saw_socket = True
             _shut(owner)
 
-    def _watch(self) -> None:
-        if self._done.wait(self.seconds):
-            return
-        self.expired = True
+
+class _Watchdog:
+    """One thread for the process: sleeps until the earliest deadline in flight, cuts the exchanges whose
+    deadline passed, and keeps cutting them (sockets may appear late) until they end."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Deadline]] = []
+        self._cut: list[Deadline] = []
+        self._order = itertools.count()
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def add(self, deadline: Deadline, at: float) -> None:
+        with self._wake:
+            heapq.heappush(self._heap, (at, next(self._order), deadline))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="reminder-deadlines", daemon=True)
+                self._thread.start()
+            elif self._heap[0][2] is deadline:
+                self._wake.notify()
+
+    def _run(self) -> None:
         while True:
-            with self._lock:
-                owners = list(self._owners)
-            for owner in owners:
-                if _sockets(owner):
-                    self._saw_socket = True
-                _shut(owner)
-            if self._done.wait(POLL_AFTER_EXPIRY):
-                return
+            with self._wake:
+                due = self._due(time.monotonic())
+                self._cut = [d for d in self._cut if not d.done] + due
+                self._wake.wait(self._sleep())
+            for deadline in self._cut:
+                deadline.cut()
+
+    def _due(self, now: float) -> list[Deadline]:
+        due = []
+        while self._heap and (self._heap[0][2].done or self._heap[0][0] <= now):
+            _, _, deadline = heapq.heappop(self._heap)
+            if not deadline.done:
+                due.append(deadline)
+        return due
+
+    def _sleep(self) -> float | None:
+        if self._cut:
+            return POLL_AFTER_EXPIRY
+        return max(0.0, self._heap[0][0] - time.monotonic()) if self._heap else None
+
+
+_WATCHDOG = _Watchdog()
 
 
 def watch_current(owner: Any) -> None:

@@ -152,7 +152,7 @@ class SmtpChannel:
         """Classify a failure while sending one message. The receiver may have it only when the failure
         came after the data went out (a server that dropped the line or went quiet after DATA)."""
         sent = conn.in_data
-        if expired:
+        if expired or _timed_out(err):  # the deadline, or the socket's own timeout just before it
             self._drop()
             return DeliveryError(f"{self.where}: no answer within {self.timeout} s while sending; will retry",
                                  maybe_delivered=sent, no_answer=True)
@@ -170,9 +170,6 @@ class SmtpChannel:
             return DeliveryError(f"{self.where} answered {err.smtp_code} {_response_text(err)}",
                                  permanent=not _is_transient_code(err.smtp_code))
         self._drop()
-        if _timed_out(err):
-            return DeliveryError(f"{self.where}: no answer within {self.timeout} s while sending; will retry",
-                                 maybe_delivered=sent, no_answer=True)
         return DeliveryError(f"{self.where}: connection failed while sending ({type(err).__name__}); "
                              "will retry", maybe_delivered=sent)
 
