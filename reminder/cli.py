@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 from datetime import UTC, date, datetime
 
@@ -15,6 +16,10 @@ import click
 
 from reminder import __version__
 from reminder.errors import ReminderError
+from reminder.model import SANE_YEARS, year_is_sane
+
+YEAR_RANGE = click.IntRange(*SANE_YEARS)
+"""--plan-year: a year outside it is a typo, refused before it reaches a date computation."""
 
 
 def _print_json(value) -> None:
@@ -34,9 +39,31 @@ def _parse_now(value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
-        return datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"'{value}' is not a time like 2021-09-30T09:00", param_hint="--now")
+    _check_year(moment.year, value, "--now")
+    return moment
+
+
+def _parse_sane_date(value: str | None, option: str) -> date | None:
+    """A date a person gives for the plans to count from (an event, an issue date): in SANE_YEARS."""
+    day = _parse_date(value, option)
+    if day is not None:
+        _check_year(day.year, value, option)
+    return day
+
+
+def _check_year(year: int, value, option: str) -> None:
+    if not year_is_sane(year):
+        raise click.BadParameter(f"'{value}' is outside the years {SANE_YEARS[0]}-{SANE_YEARS[1]}; check the "
+                                 "year", param_hint=option)
+
+
+def _holder(kind: str) -> str:
+    """This process's holder id for claims and leases: never shared with another process, so one
+    process never takes over another's claims while that one is alive."""
+    return f"{kind}:{socket.gethostname()}:{os.getpid()}"
 
 
 class _Group(click.Group):
@@ -90,7 +117,7 @@ def _db(ctx, refresh: bool = True):
 
 @cli.command()
 @click.argument("text", required=False)
-@click.option("--plan-year", type=int, help="Year of the plan; fills in dates written without a year. Default: this year.")
+@click.option("--plan-year", type=YEAR_RANGE, help="Year of the plan; fills in dates written without a year. Default: this year.")
 @click.option("--issued", help="Issue date of the plan (YYYY-MM-DD), for dates relative to it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the parsed deadline as JSON.")
 def deadline(text, plan_year, issued, as_json):
@@ -102,7 +129,7 @@ def deadline(text, plan_year, issued, as_json):
     from reminder import deadline as deadlines
 
     year = plan_year or clock.today().year
-    issued_on = _parse_date(issued, "--issued")
+    issued_on = _parse_sane_date(issued, "--issued")
     phrases = [text] if text is not None else (line.rstrip("\r\n") for line in sys.stdin)
     for phrase in phrases:
         result = deadlines.parse(phrase, year, issued_on)
@@ -127,7 +154,7 @@ def _describe_deadline(result) -> str:
 
 @cli.command()
 @click.argument("file")
-@click.option("--plan-year", type=int, help="Plan year, when the document does not say it.")
+@click.option("--plan-year", type=YEAR_RANGE, help="Plan year, when the document does not say it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole plan as JSON.")
 def parse(file, plan_year, as_json):
     """Parse a plan document (.txt .docx .xlsx .xls .html .pdf, or a web address) without touching the database."""
@@ -147,7 +174,7 @@ def parse(file, plan_year, as_json):
 
 @cli.command("import")
 @click.argument("files", nargs=-1, required=True)
-@click.option("--plan-year", type=int, help="Plan year, when a document does not say it.")
+@click.option("--plan-year", type=YEAR_RANGE, help="Plan year, when a document does not say it.")
 @click.option("--json", "as_json", is_flag=True, help="Print one import report per file as JSON.")
 @click.option("--now", "now_text", help="Record the import as of this time (ISO); reminders are planned from it.")
 @click.pass_context
@@ -386,7 +413,10 @@ def tick(ctx, now_text, dry_run, as_json):
 
     config = _config(ctx)
     now = _now(ctx, now_text, config.send_hour)
-    report = run_tick(_db(ctx, refresh=not dry_run), config, now, dry_run=dry_run, holder="cli")
+    db = _db(ctx, refresh=not dry_run)
+    if not dry_run:
+        _recover_clock(db, config, now)
+    report = run_tick(db, config, now, dry_run=dry_run, holder=_holder("tick"))
     if as_json:
         _print_json(report.as_dict())
         return
@@ -418,7 +448,7 @@ def digest(ctx, now_text, dry_run, as_json):
 
     config = _config(ctx)
     now = _now(ctx, now_text, config.digest_hour)
-    summary = run_digest(_db(ctx, refresh=not dry_run), config, now, dry_run=dry_run, holder="cli")
+    summary = run_digest(_db(ctx, refresh=not dry_run), config, now, dry_run=dry_run, holder=_holder("digest"))
     if as_json:
         _print_json(summary.as_dict())
     elif dry_run:
@@ -432,12 +462,25 @@ def digest(ctx, now_text, dry_run, as_json):
         click.echo(f"{summary.subject} -> {summary.routes} route(s); delivered: {delivered}")
 
 
+def _recover_clock(db, config, now) -> None:
+    """Say loudly when the clock went back past the stored times (it ran ahead and was corrected), after
+    recovering from it (reminder.daemon.recover_clock)."""
+    from reminder.daemon import recover_clock
+
+    jump = recover_clock(db, config, now)
+    if jump is not None:
+        click.echo(f"warning: {jump.describe()}", err=True)
+
+
 @cli.command()
 @click.option("--tick-seconds", default=60, show_default=True, type=click.IntRange(1, 86400),
               help="How often to plan and deliver.")
+@click.option("--lease-seconds", type=click.IntRange(1, 86400 * 3),
+              help="How long the deliverer lease lasts unless renewed (a standby takes over after it); "
+                   "default: three ticks, at least 30.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every tick.")
 @click.pass_context
-def run(ctx, tick_seconds, verbose):
+def run(ctx, tick_seconds, lease_seconds, verbose):
     """Run as a service: tick now (catching up), then on schedule; digest daily. Stop with SIGTERM.
 
     With a [web] section in the config it also serves the web app (see `reminder serve`)."""
@@ -453,7 +496,7 @@ def run(ctx, tick_seconds, verbose):
     _db(ctx).close()  # fail fast (exit 1) on a database that cannot be opened
     web = _start_web(config, path) if config.web else None
     try:
-        Daemon(config, path, tick_seconds=tick_seconds).run()
+        Daemon(config, path, tick_seconds=tick_seconds, lease_seconds=lease_seconds).run()
     finally:
         if web:
             web.stop()
@@ -481,7 +524,8 @@ def _message_json(listing) -> dict:
     message = listing.message
     return {"id": message.id, "unit": message.unit, "channel": message.route.channel,
             "stage": ",".join(listing.stages) or "digest", "status": str(message.status),
-            "attempts": message.attempts, "tasks": list(listing.tasks), "created_at": _time(message.created_at),
+            "attempts": message.attempts, "unknown_attempts": message.unknown_attempts,
+            "tasks": list(listing.tasks), "created_at": _time(message.created_at),
             "sent_at": _time(message.sent_at), "last_error": message.last_error, "subject": message.subject}
 
 
@@ -489,13 +533,14 @@ def _message_json(listing) -> dict:
 @click.argument("message_id", type=int)
 @click.pass_context
 def retry(ctx, message_id):
-    """Queue a dead message again (e.g. after fixing a contact), and try to send it now."""
+    """Queue a dead message again (e.g. after fixing a contact), and try to send it now. A message that
+    is being sent right now is refused (it would go out twice)."""
     from reminder import delivery, store
 
     db = _db(ctx)
     now = _now(ctx, None)
     store.retry_message(db, message_id, now)
-    delivered = delivery.deliver_due(db, _config(ctx), now, "cli")
+    delivered = delivery.deliver_due(db, _config(ctx), now, _holder("retry"), message_ids=[message_id])
     click.echo(f"message {message_id} queued; delivered: {delivered.as_dict()}")
 
 
@@ -620,7 +665,7 @@ def event(ctx, task, name, day):
     name = name or (offset.after if offset else "")
     if not name:
         raise click.UsageError(f"task {found.ref} has no relative deadline; pass --name")
-    store.record_event(db, found.id, name, _parse_date(day, "--date"), _now(ctx, None), _config(ctx).due_dates())
+    store.record_event(db, found.id, name, _parse_sane_date(day, "--date"), _now(ctx, None), _config(ctx).due_dates())
     click.echo(f"task {found.ref}: {name} on {day}")
 
 

@@ -92,8 +92,9 @@ class SmtpConfig:
     password: Secret | None = field(default=None, metadata={"toml": ("password_env",)})
     from_addr: str | None = None
     from_name: str | None = None
-    timeout: float = 30.0
+    timeout: float = 30.0       # a total deadline: to connect and log in, and again for each message
     cafile: Path | None = None  # extra CA certificates, for a server signed by the office's own CA
+    smtputf8: bool = False      # the server offers SMTPUTF8: addresses may hold characters outside ASCII
 
     @property
     def configured(self) -> bool:
@@ -190,6 +191,9 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] = os.envi
         raise ConfigError(f"config file {file} is not UTF-8; save it as UTF-8") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"config file {file} is not valid TOML: {err}") from None
+    except RecursionError:
+        raise ConfigError(f"config file {file} nests tables or arrays far deeper than a reminder config "
+                          "(a few levels); it is not a reminder config, or it is damaged") from None
     try:
         return parse_config(data, env, base_dir=file.parent, source=file)
     except _Invalid as err:
@@ -243,6 +247,7 @@ def parse_config(
         source=source,
     )
     top.finish()
+    _check_addresses(cfg)
     return cfg
 
 
@@ -272,6 +277,8 @@ def _policy(t: _Table, send_hour: int, timezone: str, send_until_hour: int | Non
         default_due=t.take("default_due", _default_due, (12, 31)),
         max_attempts=t.take("max_attempts", _int(1, 100), 6),
         retry_base_seconds=t.take("retry_base_seconds", _int(1, 86400), 60),
+        max_unknown_attempts=t.take("max_unknown_attempts", _int(1, 100), 3),
+        max_retry_after_seconds=t.take("max_retry_after_seconds", _int(60, 30 * 86400), 86400),
         send_hour=send_hour,
         send_until_hour=send_until_hour,
         timezone=timezone,
@@ -282,7 +289,7 @@ def _policy(t: _Table, send_hour: int, timezone: str, send_until_hour: int | Non
 
 def _office(t: _Table, env: Mapping[str, str]) -> OfficeConfig:
     office = OfficeConfig(
-        name=t.take("name", _str, "政务公开办"),
+        name=t.take("name", _header_text, "政务公开办"),
         emails=t.take("emails", _list(_email), ()),
         webhooks=_webhooks(t, env),
         phone=t.take("phone", _str, None),
@@ -300,9 +307,10 @@ def _smtp(t: _Table, env: Mapping[str, str], base_dir: Path) -> SmtpConfig:
         username=t.take("username", _str, None),
         password=_secret(t, "password_env", env, "the SMTP password"),
         from_addr=t.take("from_addr", _email, None),
-        from_name=t.take("from_name", _str, None),
+        from_name=t.take("from_name", _header_text, None),
         timeout=t.take("timeout", _number(1, 600), 30.0),
         cafile=t.take("cafile", _existing(base_dir, "file"), None),
+        smtputf8=t.take("smtputf8", _bool, False),
     )
     t.finish(forbidden={"password": "password_env"})
     _check_smtp(smtp, t)
@@ -322,6 +330,21 @@ def _check_smtp(smtp: SmtpConfig, t: _Table) -> None:
     if smtp.username and smtp.security == "none" and smtp.host not in LOOPBACK_HOSTS:
         raise _Invalid("logging in without TLS would send the password in clear to "
                        f"{smtp.host}; use starttls or ssl", t.key("security"))
+
+
+def _check_addresses(cfg: Config) -> None:
+    """Addresses with characters outside ASCII (财政局@example.cn) can be sent only with SMTPUTF8: refuse
+    them unless ``smtp.smtputf8`` says the server offers it, instead of failing every message to them."""
+    if cfg.smtp.smtputf8:
+        return
+    named = [("smtp.from_addr", cfg.smtp.from_addr or "")]
+    named += [(f"office.emails[{i}]", a) for i, a in enumerate(cfg.office.emails)]
+    named += [(f"units[{u}].emails[{i}]", a) for u, unit in enumerate(cfg.units) for i, a in enumerate(unit.emails)]
+    for key, address in named:
+        if not address.isascii():
+            raise _Invalid(f"{address!r} has characters outside ASCII, which only a mail server with SMTPUTF8 "
+                           "accepts; use an ASCII address, or set smtp.smtputf8 = true if the server offers "
+                           "SMTPUTF8", key)
 
 
 def _file_dir(t: _Table, path: Callable, base_dir: Path) -> Path:
@@ -482,6 +505,23 @@ def _str(value: Any, key: str) -> str:
     if not value.strip():
         raise _Invalid("must not be empty", key)
     return value.strip()
+
+
+def _header_text(value: Any, key: str) -> str:
+    """Text that goes into a mail header (a sender's name, the office's name in subjects): a line break
+    or another control character there would break the header, or add headers of its own."""
+    text = _str(value, key)
+    bad = next((c for c in text if ord(c) < 32 or ord(c) == 127), None)
+    if bad is not None:
+        raise _Invalid(f"must not contain a line break or control character (found {bad!r}); write it "
+                       "on one line", key)
+    return text
+
+
+def _bool(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid(f"must be true or false, got {_kind(value)}", key)
+    return value
 
 
 def _int(low: int, high: int) -> Callable[[Any, str], int]:

@@ -3,10 +3,14 @@
 * A tick runs at start-up (catching up whatever fell due while the service was down; the planner
   coalesces stale stages) and then every ``tick_seconds``; the digest runs daily at ``digest_hour``
   on working days. Jobs coalesce and never overlap.
-* Only one daemon delivers from one database: each tick renews a lease in the ``locks`` table, and
-  a long delivery renews it between messages. A second daemon stands by while the lease is held and
+* Only one daemon delivers from one database: each tick takes or renews a lease in the ``locks`` table,
+  and while a tick or digest runs a heartbeat thread renews it every third of its length, however long
+  one message takes (``reminder.heartbeat``). A second daemon stands by while the lease is held and
   takes over once it expires (the first died); it then puts the messages the dead one had claimed
-  back in the queue at once. A daemon that finds mid-tick that it lost the lease stops delivering.
+  back in the queue at once. A daemon that finds mid-tick that it lost the lease stops delivering
+  before its next message, so a takeover repeats at most the one message in flight.
+* Before each tick the stored times are checked against the clock: a clock that went back past them
+  (it ran ahead and was corrected) is logged loudly and recovered from (``reminder.store.timeline``).
 * SIGTERM / SIGINT stop the scheduler after the message in flight; claimed but unsent messages go
   back to the queue, and the lease is released so a successor can start at once.
 
@@ -21,26 +25,44 @@ import os
 import signal
 import socket
 import threading
-import time
+from datetime import timedelta
 from typing import Any
 
 from reminder import clock, store
+from reminder.heartbeat import Heartbeat
+from reminder.model import SANE_YEARS, year_is_sane
 
 log = logging.getLogger("reminder.daemon")
 
 LOCK_NAME = "deliverer"
 
 
+def recover_clock(db, config, now) -> store.ClockJump | None:
+    """Check ``now`` against the stored times; a clock that went back past them (it ran ahead and was
+    corrected) is logged loudly and recovered from (``reminder.store.timeline``)."""
+    from reminder.delivery import MAX_BACKOFF_SECONDS
+
+    longest = timedelta(seconds=max(MAX_BACKOFF_SECONDS, config.policy.max_retry_after_seconds))
+    jump = store.check_clock(db, now, longest)
+    if jump is not None:
+        log.error("%s", jump.describe())
+    return jump
+
+
+def default_lease_seconds(tick_seconds: int) -> int:
+    """The deliverer lease unless ``--lease-seconds`` says otherwise: three ticks, at least 30 s."""
+    return max(30, 3 * tick_seconds)
+
+
 class Daemon:
-    def __init__(self, config, db_path, tick_seconds: int = 60):
+    def __init__(self, config, db_path, tick_seconds: int = 60, lease_seconds: int | None = None):
         self.config = config
         self.db_path = db_path
         self.tick_seconds = tick_seconds
-        self.lease_seconds = max(30, 3 * tick_seconds)
+        self.lease_seconds = lease_seconds or default_lease_seconds(tick_seconds)
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
         self.stopping = threading.Event()
         self.scheduler: Any = None  # the APScheduler BlockingScheduler, once run() made it
-        self._renewed_at = 0.0  # time.monotonic() of the last lease renewal
 
     def run(self) -> None:
         """Block until SIGTERM/SIGINT."""
@@ -67,20 +89,26 @@ class Daemon:
     def tick(self) -> None:
         from reminder.tick import run_tick
 
+        now = clock.now(self.config.timezone)
+        if not year_is_sane(now.year):
+            log.error("the clock says %s, outside the years %s-%s: it is broken; nothing is planned or sent until "
+                      "it is set right", now.isoformat(), *SANE_YEARS)
+            return
         db = store.open_db(self.db_path)
         try:
-            now = clock.now(self.config.timezone)
             if not self._lease(db, now):
                 held = store.lock_holder(db, LOCK_NAME)
                 log.info("another daemon (%s) is delivering from this database; standing by",
                          held.holder if held else None)
                 return
+            recover_clock(db, self.config, now)
             # This process delivers in one worker thread, so any message it still has claimed was left
             # by a tick that failed midway (a lock past the busy timeout): queue it again now.
             store.release_claims(db, self.holder)
-            report = run_tick(db, self.config, now, holder=self.holder,
-                              should_stop=lambda: self._should_stop(db))
-            if report.notices or (report.delivered and (report.delivered.sent or report.delivered.retry)):
+            with self._keep_lease() as beat:
+                report = run_tick(db, self.config, now, holder=self.holder,
+                                  should_stop=lambda: self._should_stop(beat))
+            if report.notices or report.delivered:
                 log.info("tick: %s", report.as_dict() | {"preview": None})
         except Exception:
             log.exception("tick failed; the next tick retries")
@@ -96,7 +124,8 @@ class Daemon:
             if not self.config.working_calendar().is_workday(now.date()):
                 return
             if self._lease(db, now):
-                log.info("digest: %s", run_digest(db, self.config, now, holder=self.holder).as_dict())
+                with self._keep_lease():
+                    log.info("digest: %s", run_digest(db, self.config, now, holder=self.holder).as_dict())
         except Exception:
             log.exception("digest failed; it is rebuilt from the database next time")
         finally:
@@ -104,27 +133,20 @@ class Daemon:
 
     def _lease(self, db, now) -> bool:
         """Take or renew the deliverer lease; taking it from a dead daemon frees what that one claimed."""
-        held = store.acquire_lock(db, LOCK_NAME, self.holder, now, self.lease_seconds, reclaim_messages=True)
-        if held:
-            self._renewed_at = time.monotonic()
-        return held
+        return store.acquire_lock(db, LOCK_NAME, self.holder, now, self.lease_seconds, reclaim_messages=True)
 
-    def _should_stop(self, db) -> bool:
-        """Asked before each message: stop on SIGTERM, or once the lease is lost.
+    def _keep_lease(self) -> Heartbeat:
+        """The lease, renewed from a thread of its own while a job runs (see ``reminder.heartbeat``)."""
+        return Heartbeat(str(self.db_path), LOCK_NAME, self.holder, self.lease_seconds,
+                         lambda: clock.now(self.config.timezone))
 
-        A delivery can outlast the lease (a slow mail server, hundreds of messages), and a standby
-        daemon would then take over and re-queue our claims while we are still sending them. So the
-        lease is renewed here, every third of its length; if another daemon has it already, we stop
-        and our remaining claims go back to the queue for it.
-        """
-        if self.stopping.is_set():
+    def _should_stop(self, beat: Heartbeat) -> bool:
+        """Asked before each message: stop on SIGTERM, or once the lease is lost (a standby took it
+        over: it holds our claims now, and sending on would repeat them)."""
+        if beat.lost.is_set():
+            log.warning("the deliverer lease passed to another daemon during this tick; stopping delivery")
             return True
-        if time.monotonic() - self._renewed_at < self.lease_seconds / 3:
-            return False
-        if self._lease(db, clock.now(self.config.timezone)):
-            return False
-        log.warning("the deliverer lease passed to another daemon during this tick; stopping delivery")
-        return True
+        return self.stopping.is_set()
 
     def _stop(self, signum, frame) -> None:
         log.info("signal %s: stopping after the message in flight", signum)

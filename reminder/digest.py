@@ -94,7 +94,8 @@ def build_context(db: sqlite_utils.Database, config: Config, now: datetime) -> D
     silent, review = _silent(db, today), _review(db)
     unroutable = _unroutable(db, config)
     failed = [FailedMessage(unit=m.message.unit, channel=m.message.route.channel, subject=m.message.subject,
-                            attempts=m.message.attempts, last_error=m.message.last_error or "")
+                            attempts=m.message.attempts, last_error=m.message.last_error or "",
+                            unknown_attempts=m.message.unknown_attempts)
               for m in store.list_messages(db, status=MessageStatus.DEAD)]
     calendar = config.working_calendar()
     notes = [calendar.coverage_note(year) or "" for year in calendar.uncovered(store.years_in_use(db))]

@@ -22,7 +22,8 @@ from urllib.parse import urlsplit
 from reminder.model import Resolution, Secret
 
 WEBHOOK_TIMEOUT = 10.0
-"""Seconds a webhook may take to connect, and again to answer, unless its ``timeout`` says otherwise."""
+"""Seconds a webhook request may take in all, from connecting to the last byte of the answer, unless its
+``timeout`` says otherwise."""
 
 # One-character administrative prefixes a plan may carry or drop: 区财政局 = 财政局 in a district
 # plan, 县民政局 = 民政局 in a county plan. Two-character ones (区委, 市政府) are real parts of names.
@@ -30,9 +31,11 @@ PREFIXES = "区县市州省"
 
 
 def redact_url(url: str) -> str:
-    """``scheme://host/***``: robot URLs carry their access token in the path or query."""
+    """``scheme://host/***``: robot URLs carry their access token in the path or query, and a URL may carry
+    ``user:password@`` before the host; neither is shown or stored."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}/***" if parts.netloc else "***"
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}/***" if host else "***"
 
 
 @dataclass(frozen=True, repr=False)
@@ -43,8 +46,8 @@ class WebhookConfig:
     url: str
     url_env: str | None = None  # the variable ``url`` was read from, if it came from the env
     secret: Secret | None = field(default=None, metadata={"toml": ("secret_env",)})
-    # Seconds to wait for the connection and again for the answer. A hung robot holds up the tick
-    # (every other unit's delivery waits behind it) for this long per message, so keep it short.
+    # Seconds in all for one request and its answer (a total deadline, see reminder.channels.deadline).
+    # A hung robot host costs this once per delivery pass; its other messages wait for the next one.
     timeout: float = WEBHOOK_TIMEOUT
 
     def __repr__(self) -> str:

@@ -7,7 +7,7 @@
      ├── ConfigError(key)         a config key that is missing, unknown or of the wrong type (exit 1)
      ├── StoreError               the database cannot be opened, migrated or written (exit 1)
      │    └── LostClaim           a deliverer recorded an attempt on a message another one had taken over
-     └── DeliveryError(permanent, retry_after, unreachable, maybe_delivered)
+     └── DeliveryError(permanent, retry_after, unreachable, maybe_delivered, no_answer)
                                   a channel could not deliver one message; the fields say whether and
                                   when to retry, and what the receiver may have got
 
@@ -63,12 +63,21 @@ class DeliveryError(ReminderError):
     (connection refused, login failed), so the other messages for it would fail the same way now.
     ``maybe_delivered`` says the message went out and no verdict came back (a timeout after sending,
     a connection lost after the data): the receiver may have it, and a retry carries the same key.
+    ``no_answer`` says the endpoint took the connection but did not answer within its deadline (hung,
+    or trickling): the other messages for it would wait out the same deadline, so they wait for the
+    next attempt instead.
     """
 
     def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None,
-                 unreachable: bool = False, maybe_delivered: bool = False):
+                 unreachable: bool = False, maybe_delivered: bool = False, no_answer: bool = False):
         self.permanent = permanent
         self.retry_after = retry_after
         self.unreachable = unreachable
         self.maybe_delivered = maybe_delivered
+        self.no_answer = no_answer
         super().__init__(message)
+
+    @property
+    def endpoint_down(self) -> bool:
+        """The endpoint could not be reached or did not answer in time: sending it more now only waits."""
+        return self.unreachable or self.no_answer

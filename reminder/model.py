@@ -212,6 +212,16 @@ class Secret:
     __str__ = __repr__
 
 
+SANE_YEARS = (2000, 2100)
+"""The first and last year a date may fall in when it comes from a person or the clock (a plan year, an
+event's date, ``--now``): anything else is a typo (9999-12-30) or a broken clock, and date arithmetic near
+year 9999 fails. Refused at the door, so no later tick trips over it."""
+
+
+def year_is_sane(year: int) -> bool:
+    return SANE_YEARS[0] <= year <= SANE_YEARS[1]
+
+
 MonthDay = tuple[int, int]
 """A day of the year as (month, day), for dates that repeat every plan year: ``(12, 31)``."""
 
@@ -306,7 +316,8 @@ class TaskRef:
     def parse(cls, text: str) -> TaskRef | None:
         """The ref written in ``text`` ("1-17", "2-2.1"), or None when it is not one (a bare number)."""
         plan, dash, number = text.strip().partition("-")
-        return cls(int(plan), number) if dash and plan.isdigit() and number else None
+        # isdecimal, not isdigit: superscripts (¹) are "digits" to Unicode, but int() refuses them
+        return cls(int(plan), number) if dash and plan.isdecimal() and number else None
 
 
 @dataclass(frozen=True)
@@ -350,6 +361,8 @@ class Policy:
     default_due: MonthDay = (12, 31)
     max_attempts: int = 6
     retry_base_seconds: int = 60
+    max_unknown_attempts: int = 3          # attempts that may have reached the receiver, before giving up
+    max_retry_after_seconds: int = 86400   # the longest a server's Retry-After may park a message
     # Top-level keys of the config file, not of its [policy] table (the config reads them there).
     send_hour: int = field(default=9, metadata={"toml": (), "toml_top": ("send_hour",)})
     # Notices and the digest go out before this hour (None: any time after send_hour that day).
@@ -502,6 +515,7 @@ class OutboxMessage:
     last_error: str | None = None
     created_at: datetime | None = None
     sent_at: datetime | None = None
+    unknown_attempts: int = 0  # of ``attempts``, those whose outcome is unknown: the receiver may have it
 
 
 @dataclass(frozen=True)

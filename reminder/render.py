@@ -179,6 +179,7 @@ class FailedMessage(TypedDict):
     subject: str
     attempts: int
     last_error: str
+    unknown_attempts: int     # of the attempts, those that went out without an answer: the receiver may have it
 
 
 class StandingRow(TypedDict):
@@ -448,6 +449,12 @@ class Renderer:
                 raise
             raise ConfigError(f"template {where}: {err.message}; fix it, or delete it to use the "
                               "packaged template", key="templates") from err
+        except Exception as err:  # a runtime error inside a user's template: {{ 1 // 0 }}, {{ "a" + 1 }}
+            where = self._user_location(err)
+            if where is None:
+                raise
+            raise ConfigError(f"template {where}: {type(err).__name__}: {err} while rendering; fix it, or delete "
+                              "it to use the packaged template", key="templates") from err
 
     def _subject_and_body(self, name: str, context: dict[str, Any]) -> tuple[str, str]:
         """Render ``name`` once, reading its top-level ``subject`` as well as its output."""
@@ -542,7 +549,7 @@ def sample_digest_context() -> DigestContext:
                            deadline_text="适时", reason="时限无法识别")],
         unroutable=[UnroutableUnit(unit="县档案馆", tasks=2)],
         failed=[FailedMessage(unit="县卫健委", channel="dingtalk", subject="【任务提醒】县卫健委…", attempts=5,
-                              last_error="errcode 310000: sign not match")],
+                              last_error="errcode 310000: sign not match", unknown_attempts=2)],
         calendar_notes=["2027年节假日安排尚未载入，按周末计算"],
         standings=[StandingRow(unit="县财政局", overdue=1, longest_overdue_days=14, done=3, open=2, completion="60%"),
                    StandingRow(unit="县司法局", overdue=0, longest_overdue_days=0, done=1, open=1, completion="50%")],

@@ -173,7 +173,7 @@ def _plan(db: sqlite_utils.Database, config: Config, calendar: Calendar, rendere
     by_unit: dict[str, list[Assignment]] = {}
     for assignment in assignments:
         by_unit.setdefault(assignment.unit, []).append(assignment)
-    last_overdue = store.last_overdue_notices(db, list(by_unit))
+    last_overdue = store.last_overdue_notices(db, list(by_unit), now)
     today = now.astimezone(config.zone).date()
     planned: list[Notice] = []
     next_checks: list[tuple[int, datetime | None]] = []

@@ -7,6 +7,7 @@ signature in the channel fails the test.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import hashlib
@@ -38,12 +39,15 @@ def free_port(host: str = LOOPBACK) -> int:
 class RecordingHandler:
     """aiosmtpd handler that keeps every message and the session (connection) it came in on.
 
-    Recipients at ``refused.test`` get 550 and at ``busy.test`` 450, to exercise refusals.
+    Recipients at ``refused.test`` get 550 and at ``busy.test`` 450, to exercise refusals. With
+    ``data_delay`` it keeps each message as soon as its data has arrived, then waits that long before
+    saying 250 (a slow server: it has the mail, the client does not know it yet).
     """
 
-    def __init__(self):
+    def __init__(self, data_delay: float = 0.0):
         self.messages: list[dict] = []
         self.sessions: list[object] = []
+        self.data_delay = data_delay
 
     @property
     def connections(self) -> int:
@@ -63,7 +67,19 @@ class RecordingHandler:
             self.sessions.append(session)
         self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos),
                               "data": envelope.original_content or envelope.content})
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         return "250 Message accepted"
+
+
+class DroppingHandler(RecordingHandler):
+    """Takes each message (it is kept, as a real server would have queued it), then drops the connection
+    instead of answering 250: the client cannot know whether the mail arrived."""
+
+    async def handle_DATA(self, server, session, envelope):
+        await super().handle_DATA(server, session, envelope)
+        server.transport.abort()
+        return "421 gone"
 
 
 class SmtpServer:
@@ -73,8 +89,9 @@ class SmtpServer:
     implicit TLS (SMTPS).
     """
 
-    def __init__(self, users: dict[str, str] | None = None, tls_context=None, ssl_context=None):
-        self.handler = RecordingHandler()
+    def __init__(self, users: dict[str, str] | None = None, tls_context=None, ssl_context=None,
+                 handler: RecordingHandler | None = None):
+        self.handler = handler or RecordingHandler()
         self.port = free_port()
         kwargs = {}
         if users is not None:
@@ -125,6 +142,125 @@ class SilentServer:
         for conn in self._held:
             conn.close()
         self.sock.close()
+
+
+class ScriptedServer:
+    """A TCP server on loopback that runs ``script(conn, server)`` for each connection in a thread of its
+    own: peers that trickle, never stop talking, or say nothing at all, as no library server would.
+
+    ``connections`` counts accepted connections; ``sent`` the bytes the scripts wrote. Closing the server
+    closes every connection, which ends the scripts (their writes fail).
+    """
+
+    def __init__(self, script):
+        self.script = script
+        self.sock = socket.socket()
+        self.sock.bind((LOOPBACK, 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.sent = 0
+        self.closed = threading.Event()
+        self._held: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://{LOOPBACK}:{self.port}{path}"
+
+    def write(self, conn: socket.socket, data: bytes) -> None:
+        conn.sendall(data)
+        self.sent += len(data)
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = self.sock.accept()
+                self.connections += 1
+                self._held.append(conn)
+                threading.Thread(target=self._run, args=(conn,), daemon=True).start()
+
+    def _run(self, conn: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            self.script(conn, self)
+
+    def __enter__(self) -> "ScriptedServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.closed.set()
+        for conn in self._held:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+        self.sock.close()
+
+
+def read_http_request(conn: socket.socket) -> bytes:
+    """Read one HTTP request (headers and a Content-Length body) from ``conn``; b"" when it closed."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return b""
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), 0)
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
+def trickle(conn: socket.socket, server: ScriptedServer, data: bytes, interval: float) -> None:
+    """Write ``data`` one byte every ``interval`` seconds (each byte renews a per-read timeout)."""
+    for i in range(len(data)):
+        if server.closed.wait(interval):
+            return
+        server.write(conn, data[i:i + 1])
+
+
+def trickling_http(interval: float, body: bytes = b'{"errcode": 0, "errmsg": "ok"}'):
+    """An HTTP peer that answers 200 one byte every ``interval`` seconds, headers included."""
+    def script(conn: socket.socket, server: ScriptedServer) -> None:
+        while read_http_request(conn):
+            head = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n")
+            trickle(conn, server, head + body, interval)
+    return script
+
+
+def endless_http(conn: socket.socket, server: ScriptedServer) -> None:
+    """An HTTP peer that answers 200 with a body that never ends, as fast as the client reads it."""
+    if not read_http_request(conn):
+        return
+    server.write(conn, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n")
+    block = b'{"errcode": 0, "errmsg": "' + b"x" * 65536
+    while not server.closed.is_set():
+        server.write(conn, block)
+
+
+def trickling_smtp(interval: float):
+    """An SMTP peer whose every reply (the greeting too) comes one byte every ``interval`` seconds."""
+    def script(conn: socket.socket, server: ScriptedServer) -> None:
+        reader = conn.makefile("rb")
+        trickle(conn, server, b"220 slow.test ESMTP\r\n", interval)
+        while line := reader.readline():
+            verb = line[:4].upper()
+            if verb == b"DATA":
+                trickle(conn, server, b"354 go ahead\r\n", interval)
+                while (data := reader.readline()) and data != b".\r\n":
+                    pass
+                trickle(conn, server, b"250 ok\r\n", interval)
+            elif verb == b"QUIT":
+                trickle(conn, server, b"221 bye\r\n", interval)
+                return
+            else:
+                trickle(conn, server, b"250 ok\r\n", interval)
+    return script
 
 
 # --- HTTP ---------------------------------------------------------------------------------------

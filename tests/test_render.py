@@ -345,7 +345,7 @@ def full_digest(inferred: bool = True) -> dict:
                  "reason": "时限无法识别，需人工核定"}],
         unroutable=[{"unit": "县档案馆", "tasks": 3}],
         failed=[{"unit": "县卫健委", "channel": "dingtalk", "subject": "【任务提醒】县卫健委有1项政务公开任务即将到期",
-                 "attempts": 5, "last_error": "errcode 310000: <sign not match>"}],
+                 "attempts": 5, "last_error": "errcode 310000: <sign not match>", "unknown_attempts": 0}],
         standings=[{"unit": "县财政局", "overdue": 2, "longest_overdue_days": 45, "done": 1, "open": 3,
                     "completion": "25%"},
                    {"unit": "县教育局", "overdue": 1, "longest_overdue_days": 10, "done": 0, "open": 1,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from ..errors import DeliveryError
+from ..folders import make_private_dirs
 from ..model import Message
 from .smtp import build_email
 
@@ -35,7 +36,8 @@ def file_name(key: str) -> str:
 
 
 class FileChannel:
-    """Writes messages as .eml files into ``directory`` (created if missing)."""
+    """Writes messages as .eml files into ``directory`` (created owner-only if missing); each file is
+    owner-only too (a temporary file renamed into place)."""
 
     kind: ClassVar[str] = "file"
     max_message_bytes: ClassVar[int | None] = None
@@ -51,7 +53,7 @@ class FileChannel:
     def send(self, message: Message) -> None:
         """Write one message as an .eml file. A full or read-only disk is transient (DeliveryError)."""
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(self.directory)
         except OSError as err:
             raise DeliveryError(f"cannot create folder {self.directory}: {err.strerror}; check the path",
                                 unreachable=True) from None

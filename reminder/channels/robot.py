@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from ..errors import DeliveryError
 from ..model import Message
-from .webhook import HttpChannel
+from .webhook import MAX_ANSWER_BYTES, Answer, HttpChannel
 
 if TYPE_CHECKING:
     from ..directory import WebhookConfig
@@ -199,12 +199,15 @@ class RobotChannel(HttpChannel):
         response = self._post(url, body, {})
         self._check_reply(response)
 
-    def _check_reply(self, response) -> None:
+    def _check_reply(self, response: Answer) -> None:
         """Read the verdict inside a 2xx: code 0 is success; anything else raises, classified."""
+        if response.body is None:
+            raise DeliveryError(f"{self.where} answered {response.status} with more than {MAX_ANSWER_BYTES} "
+                                "bytes; will retry", maybe_delivered=True)
         try:
             reply = response.json()
         except ValueError:
-            raise DeliveryError(f"{self.where} answered {response.status_code} without a JSON reply; "
+            raise DeliveryError(f"{self.where} answered {response.status} without a JSON reply; "
                                  "will retry") from None
         code, text = self.reply_code(reply) if isinstance(reply, dict) else (None, "")
         if code == 0:

@@ -5,6 +5,15 @@ and a login each, and mail servers throttle clients that reconnect in a loop): i
 ``send`` and kept until ``close``. Each message gets a Message-ID derived from its idempotency key, so a
 receiver, or a person, can recognise a repeat sent after a crash.
 
+``smtp.timeout`` is a total deadline (``reminder.channels.deadline``): opening the connection (connect,
+TLS, login) gets that long in all, and so does each message, however the server trickles its replies.
+Whether the receiver may have a message that failed is known from where it failed: only a failure
+after the data went out (the DATA command) leaves that open.
+
+Addresses with characters outside ASCII (财政局@example.cn) need the server's SMTPUTF8 extension; the
+config accepts them only with ``smtp.smtputf8 = true``, and a server without the extension refuses
+them for good.
+
 The settings come from ``[smtp]`` as ``SmtpConfig``, validated when the config loads; the channel trusts
 them.
 """
@@ -13,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import smtplib
+import socket
 import ssl
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -22,9 +32,20 @@ from typing import TYPE_CHECKING, ClassVar
 
 from ..errors import DeliveryError
 from ..model import Message
+from .deadline import Deadline
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ..config import SmtpConfig
+
+
+def _address_header(addresses: Sequence[str]) -> list[Address] | str:
+    """Addresses as a header value. An internationalised address (SMTPUTF8) is set as text: ``Address``
+    refuses a non-ASCII local part, and smtplib sends the header as UTF-8 to a server that offers SMTPUTF8."""
+    if all(address.isascii() for address in addresses):
+        return [parse_address(address) for address in addresses]
+    return ", ".join(addresses)
 
 
 def message_id(key: str, domain: str) -> str:
@@ -58,9 +79,9 @@ def build_email(message: Message, from_addr: str, from_name: str | None = None, 
     sender = Address(display_name=from_name or "", addr_spec=from_addr)
     email["From"] = sender
     if message.to:  # the file channel, as the fallback for units without contacts, has none
-        email["To"] = [parse_address(to) for to in message.to]
+        email["To"] = _address_header(message.to)
     if message.reply_to:  # a unit's reply reaches the office, not the sending mailbox
-        email["Reply-To"] = [parse_address(address) for address in message.reply_to]
+        email["Reply-To"] = _address_header(message.reply_to)
     email["Subject"] = message.subject
     email["Date"] = date or localtime()
     email["Message-ID"] = message_id(message.key, sender.domain)
@@ -105,7 +126,7 @@ class SmtpChannel:
         self._password = settings.password.reveal() if settings.password else None
         self.timeout = settings.timeout
         self.cafile = str(settings.cafile) if settings.cafile else None
-        self._conn: smtplib.SMTP | None = None
+        self._conn: _Smtp | None = None
 
     def __repr__(self) -> str:
         # Never show the password, even in a debugger or a log line that prints the object.
@@ -116,31 +137,48 @@ class SmtpChannel:
         return f"SMTP server {self.host}:{self.port}"
 
     def send(self, message: Message) -> None:
-        """Send one message on the open connection (opening it first if needed); raise DeliveryError,
-        classified, when the server does not take it. A lost connection is reopened by the next send."""
+        """Send one message on the open connection (opening it first if needed), within ``timeout`` in
+        all; raise DeliveryError, classified, when the server does not take it. A lost connection is
+        reopened by the next send."""
         if not message.to:
             raise DeliveryError(f"message {message.key!r} has no email address to send to; "
                                 "add one to the unit's contacts", permanent=True)
         email = build_email(message, self.from_addr, self.from_name)
         conn = self._connection()
-        try:
-            refused = conn.send_message(email)
-        except smtplib.SMTPRecipientsRefused as err:
-            raise self._refused(err.recipients, delivered_to_others=False) from None
-        except smtplib.SMTPServerDisconnected:
-            self._conn = None  # reopen for the next message; this one may or may not have arrived
-            raise DeliveryError(f"{self.where} closed the connection while sending; will retry",
-                                maybe_delivered=True) from None
-        except smtplib.SMTPResponseException as err:
-            self._reset_after(err)
-            raise DeliveryError(f"{self.where} answered {err.smtp_code} {_response_text(err)}",
-                                permanent=not _is_transient_code(err.smtp_code)) from None
-        except OSError as err:
-            self._drop()
-            raise DeliveryError(f"{self.where}: connection failed while sending ({type(err).__name__}); "
-                                "will retry", maybe_delivered=True) from None
+        with Deadline(self.timeout) as deadline:
+            deadline.watch(conn)
+            conn.in_data = False
+            try:
+                refused = conn.send_message(email)
+            except OSError as err:  # smtplib's errors are OSErrors too
+                raise self._send_error(err, conn, deadline.expired) from None
         if refused:
             raise self._refused(refused, delivered_to_others=True)
+
+    def _send_error(self, err: OSError, conn: _Smtp, expired: bool) -> DeliveryError:
+        """Classify a failure while sending one message. The receiver may have it only when the failure
+        came after the data went out (a server that dropped the line or went quiet after DATA)."""
+        sent = conn.in_data
+        if expired or _timed_out(err):  # the deadline, or the socket's own timeout just before it
+            self._drop()
+            return DeliveryError(f"{self.where}: no answer within {self.timeout} s while sending; will retry",
+                                 maybe_delivered=sent, no_answer=True)
+        if isinstance(err, smtplib.SMTPRecipientsRefused):
+            return self._refused(err.recipients, delivered_to_others=False)
+        if isinstance(err, smtplib.SMTPNotSupportedError):
+            return DeliveryError(f"{self.where} does not offer SMTPUTF8, which an address with characters "
+                                 "outside ASCII needs; use an ASCII address for the unit", permanent=True)
+        if isinstance(err, smtplib.SMTPServerDisconnected):
+            self._conn = None  # reopen for the next message
+            return DeliveryError(f"{self.where} closed the connection while sending; will retry",
+                                 maybe_delivered=sent)
+        if isinstance(err, smtplib.SMTPResponseException):
+            self._reset_after(err)
+            return DeliveryError(f"{self.where} answered {err.smtp_code} {_response_text(err)}",
+                                 permanent=not _is_transient_code(err.smtp_code))
+        self._drop()
+        return DeliveryError(f"{self.where}: connection failed while sending ({type(err).__name__}); "
+                             "will retry", maybe_delivered=sent)
 
     def close(self) -> None:
         """Say QUIT politely; a server that is already gone is not an error here."""
@@ -155,32 +193,38 @@ class SmtpChannel:
     def _tls_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=self.cafile)
 
-    def _connection(self) -> smtplib.SMTP:
-        """The open connection, opening and logging in on first use (or after a drop). A failure to
-        connect, secure or log in raises DeliveryError with ``unreachable`` set: nothing was sent."""
+    def _connection(self) -> _Smtp:
+        """The open connection, opening and logging in on first use (or after a drop), within ``timeout``
+        in all. A failure to connect, secure or log in raises DeliveryError with ``unreachable`` set:
+        nothing was sent."""
         if self._conn is None:
             self._conn = self._open()
         return self._conn
 
-    def _open(self) -> smtplib.SMTP:
-        conn = None
-        try:
-            conn = self._connect()
-            if self.username:
-                conn.login(self.username, self._password or "")
-            return conn
-        except OSError as err:  # smtplib's and ssl's errors are all OSErrors
-            if conn is not None:
+    def _open(self) -> _Smtp:
+        conn: _Smtp = _SmtpSsl(context=self._tls_context(), timeout=self.timeout) if self.security == "ssl" \
+            else _Smtp(timeout=self.timeout)
+        conn._host = self.host  # type: ignore[attr-defined]  # what TLS checks the certificate against; set by the constructor's connect
+        with Deadline(self.timeout) as deadline:
+            deadline.watch(conn)
+            try:
+                conn.connect(self.host, self.port)
+                if self.security == "starttls":
+                    conn.starttls(context=self._tls_context())
+                if self.username:
+                    conn.login(self.username, self._password or "")
+            except OSError as err:  # smtplib's and ssl's errors are all OSErrors
                 conn.close()
-            raise self._connection_error(err) from None
-
-    def _connect(self) -> smtplib.SMTP:
-        if self.security == "ssl":
-            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self._tls_context())
-        conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-        if self.security == "starttls":
-            conn.starttls(context=self._tls_context())
+                if deadline.expired:
+                    raise self._no_answer() from None
+                raise self._connection_error(err) from None
+        if deadline.expired:  # a reply cut off at the deadline can read as a whole one ("220 sl")
+            conn.close()
+            raise self._no_answer()
         return conn
+
+    def _no_answer(self) -> DeliveryError:
+        return DeliveryError(f"{self.where}: no answer within {self.timeout} s; will retry", unreachable=True)
 
     def _connection_error(self, err: Exception) -> DeliveryError:
         """Classify a failure to connect, secure or log in. Messages name the server, never the password."""
@@ -238,6 +282,27 @@ class SmtpChannel:
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
+
+
+class _Smtp(smtplib.SMTP):
+    """``smtplib.SMTP`` that shows its plain socket (``raw_sock``) to a ``Deadline`` as soon as it exists,
+    and notes when the message data starts going out (``in_data``): from then on a failure leaves the
+    receiver possibly holding the message."""
+
+    raw_sock: socket.socket | None = None
+    in_data = False
+
+    def _get_socket(self, host, port, timeout):
+        self.raw_sock = super()._get_socket(host, port, timeout)
+        return self.raw_sock
+
+    def data(self, msg):
+        self.in_data = True
+        return super().data(msg)
+
+
+class _SmtpSsl(smtplib.SMTP_SSL, _Smtp):
+    """Implicit TLS; ``_Smtp._get_socket`` runs under ``SMTP_SSL``'s, so the socket under TLS is seen."""
 
 
 def _timed_out(err: BaseException) -> bool:

@@ -1,8 +1,13 @@
 """HTTP delivery: the shared plumbing (``HttpChannel``) and the generic JSON webhook.
 
-Webhook URLs are credentials (DingTalk's access_token, WeCom's key, Feishu's hook id sit in them), so no
-error message here ever shows a URL's path or query, only its host. Redirects are never followed: a
-webhook that moved, or a hostile redirect, must not receive a signed body somewhere else.
+Webhook URLs are credentials (DingTalk's access_token, WeCom's key, Feishu's hook id sit in them, and a
+URL may carry ``user:password@``), so no error message here ever shows a URL's user part, path or query,
+only its host. Redirects are never followed: a webhook that moved, or a hostile redirect, must not
+receive a signed body somewhere else.
+
+A webhook's ``timeout`` is a total deadline for one request and its answer (``reminder.channels.deadline``),
+and the answer is read up to ``MAX_ANSWER_BYTES``: a server that trickles, or answers without end, costs
+that long and that much, no more.
 """
 
 from __future__ import annotations
@@ -14,15 +19,21 @@ import logging
 import re
 import string
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from ..errors import DeliveryError
 from ..model import Message
+from .deadline import Deadline, watch_current
 
 if TYPE_CHECKING:
     from ..directory import WebhookConfig
@@ -37,12 +48,15 @@ class _HideRequestTargets(logging.Filter):
     """
 
     _URL = re.compile(r"^((?:https?://[^/?#\s]+)?)[/?]\S*", re.IGNORECASE)
+    _USERINFO = re.compile(r"^(https?://)[^/?#\s@]*@", re.IGNORECASE)
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(self._URL.sub(r"\1/***", arg) if isinstance(arg, str) else arg
-                                for arg in record.args)
+            record.args = tuple(self._hide(arg) if isinstance(arg, str) else arg for arg in record.args)
         return True
+
+    def _hide(self, text: str) -> str:
+        return self._URL.sub(r"\1/***", self._USERINFO.sub(r"\1", text))
 
 
 for _name in ("urllib3.connectionpool", "urllib3.poolmanager", "urllib3.util.retry"):
@@ -51,9 +65,13 @@ for _name in ("urllib3.connectionpool", "urllib3.poolmanager", "urllib3.util.ret
 
 
 def public_host(url: str) -> str:
-    """``scheme://host:port`` of ``url``: enough to say where, without the token in path or query."""
+    """``scheme://host:port`` of ``url``: enough to say where, without the user part, path or query."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{parts.scheme}://{parts.hostname}" + (f":{port}" if port else "")
 
 
 def _redirect_target(location: str) -> str:
@@ -61,18 +79,92 @@ def _redirect_target(location: str) -> str:
     return public_host(location) if urlsplit(location).hostname else "the same host"
 
 
+RETRY_AFTER_CEILING = 10 * 365 * 86400.0
+"""Seconds of Retry-After believed at most (ten years); delivery caps it far lower (policy)."""
+
+
 def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After as seconds: either a number of seconds or an HTTP date (RFC 9110 allows both)."""
+    """Retry-After as seconds: either a number of seconds or an HTTP date (RFC 9110 allows both); None
+    when it is neither. A value past any sense (``9999999999999``) is cut to ``RETRY_AFTER_CEILING``."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if value.isascii() and value.isdigit():
+        return min(float(value), RETRY_AFTER_CEILING)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    except (TypeError, ValueError, OverflowError):
         return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return min(max(0.0, seconds), RETRY_AFTER_CEILING)
+
+
+MAX_ANSWER_BYTES = 1024 * 1024
+"""The most of an answer read; a webhook's verdict is a few hundred bytes."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A webhook's answer: its status, headers and body; ``body`` None when it was longer than
+    ``MAX_ANSWER_BYTES`` (the rest was not read, and the connection is not reused)."""
+
+    status: int
+    headers: Any
+    body: bytes | None
+
+    def json(self) -> Any:
+        """The body as JSON; ValueError when it is not JSON (or was too long to read)."""
+        if self.body is None:
+            raise ValueError("the answer was too long to read")
+        return json.loads(self.body.decode("utf-8"))
+
+
+# A total deadline needs the sockets of the request in flight: urllib3 keeps them in its connections,
+# so the pools build connections that put themselves under the thread's deadline for every request.
+
+class _WatchedHTTPConnection(HTTPConnection):
+    def request(self, *args, **kwargs):
+        watch_current(self)
+        return super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def request(self, *args, **kwargs):
+        watch_current(self)
+        return super().request(*args, **kwargs)
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+class _WatchedAdapter(HTTPAdapter):
+    """requests' adapter whose connections (direct or through an HTTP proxy) can be cut at a deadline."""
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _WATCHED_POOLS
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if not proxy.lower().startswith("socks"):  # SOCKS pools are their own classes: per-read timeouts only
+            manager.pool_classes_by_scheme = _WATCHED_POOLS
+        return manager
+
+
+def _went_out(err: BaseException) -> bool:
+    """A requests ConnectionError that came after the request was sent (the server dropped the line
+    before answering), as opposed to one that kept it from being sent."""
+    inner = err.args[0] if err.args else None
+    return isinstance(inner, urllib3.exceptions.ProtocolError) or \
+        isinstance(getattr(inner, "reason", None), urllib3.exceptions.ProtocolError)
 
 
 class HttpChannel:
@@ -109,36 +201,52 @@ class HttpChannel:
     def _http_session(self) -> requests.Session:
         """One keep-alive session for this channel's lifetime: saves a TCP/TLS handshake per message."""
         if self._session is None:
-            self._session = requests.Session()
+            session = requests.Session()
+            adapter = _WatchedAdapter()
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            self._session = session
         return self._session
 
-    def _post(self, url: str, body: bytes, headers: dict[str, str]) -> requests.Response:
-        """POST ``body``; return the 2xx response or raise a classified ``DeliveryError``.
+    def _post(self, url: str, body: bytes, headers: dict[str, str]) -> Answer:
+        """POST ``body`` and read the answer, all within ``self.timeout``; return a 2xx answer or raise a
+        classified ``DeliveryError``.
 
-        Both the connect and the read timeout are ``self.timeout``, so a hung server costs at most about
-        twice that. Exception texts from requests are not used: they quote the full URL with its token.
-        A timeout waiting for the answer means the request went out: the receiver may have it.
+        Exception texts from requests are not used: they quote the full URL with its token. A timeout
+        after the connection was made means the request may have gone out: the receiver may have it.
         """
         headers = {"Content-Type": "application/json; charset=utf-8", **headers}
-        try:
-            response = self._http_session().post(
-                url, data=body, headers=headers, timeout=(self.timeout, self.timeout), allow_redirects=False)
-        except requests.ConnectTimeout:
-            raise DeliveryError(f"{self.where}: cannot connect within {self.timeout} s; will retry",
-                                unreachable=True) from None
-        except requests.Timeout:
-            raise DeliveryError(f"{self.where}: no answer within {self.timeout} s; will retry",
-                                maybe_delivered=True) from None
-        except requests.ConnectionError:
-            raise DeliveryError(f"{self.where}: cannot connect; will retry", unreachable=True) from None
-        except requests.RequestException as err:
-            raise DeliveryError(f"{self.where}: request failed ({type(err).__name__}); will retry") from None
-        self._check_status(response)
-        return response
+        with Deadline(self.timeout) as deadline:
+            try:
+                with self._http_session().post(url, data=body, headers=headers, stream=True,
+                                               timeout=(self.timeout, self.timeout),
+                                               allow_redirects=False) as response:
+                    answer = Answer(response.status_code, response.headers, _read_capped(response))
+            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as err:
+                raise self._failed(err, deadline) from None
+        self._check_status(answer)
+        return answer
 
-    def _check_status(self, response: requests.Response) -> None:
+    def _failed(self, err: Exception, deadline: Deadline) -> DeliveryError:
+        """Classify a request that got no complete answer."""
+        read_timeout = isinstance(err, requests.ReadTimeout | urllib3.exceptions.ReadTimeoutError)
+        if read_timeout or deadline.expired and deadline.connected:
+            return DeliveryError(f"{self.where}: no answer within {self.timeout} s; will retry",
+                                 maybe_delivered=True, no_answer=True)
+        if deadline.expired or isinstance(err, requests.ConnectTimeout):
+            return DeliveryError(f"{self.where}: cannot connect within {self.timeout} s; will retry",
+                                 unreachable=True)
+        if isinstance(err, requests.ConnectionError) and _went_out(err):
+            return DeliveryError(f"{self.where} closed the connection before answering; will retry",
+                                 maybe_delivered=True)
+        if isinstance(err, requests.ConnectionError):
+            return DeliveryError(f"{self.where}: cannot connect; will retry", unreachable=True)
+        return DeliveryError(f"{self.where}: request failed ({type(err).__name__}); will retry",
+                             maybe_delivered=True)
+
+    def _check_status(self, response: Answer) -> None:
         """2xx passes; 3xx permanent (not followed); 429 and 5xx transient; other 4xx permanent."""
-        status = response.status_code
+        status = response.status
         if 200 <= status < 300:
             return
         if 300 <= status < 400:
@@ -151,6 +259,12 @@ class HttpChannel:
             raise DeliveryError(f"{self.where} answered HTTP {status}; will retry", retry_after=retry_after)
         raise DeliveryError(f"{self.where} answered HTTP {status}; check {self.kind}.url and the secret",
                              permanent=True)
+
+
+def _read_capped(response: requests.Response) -> bytes | None:
+    """The body, or None when it is longer than ``MAX_ANSWER_BYTES`` (then left unread)."""
+    data = response.raw.read(MAX_ANSWER_BYTES + 1, decode_content=True)
+    return data if len(data) <= MAX_ANSWER_BYTES else None
 
 
 def ascii_header(value: str) -> str:

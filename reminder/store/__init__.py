@@ -55,7 +55,8 @@ Tables
 ``messages`` -- the outbox: ``key`` (unique idempotency key), ``unit``, ``channel``, ``destination`` (what
     people see: addresses, a webhook's host, a folder), ``route`` (the id of the configured contact it goes
     to, see ``reminder.routing``; NULL for messages queued before migration 0003), ``subject``, ``text``, ``html``, ``markdown``, ``status`` (pending|sending|sent|dead), ``attempts``,
-    ``next_attempt_at``, ``last_error``, ``created_at``, ``sent_at``, ``claimed_by``, ``claimed_at``.
+    ``next_attempt_at``, ``last_error``, ``created_at``, ``sent_at``, ``claimed_by``, ``claimed_at``,
+    ``unknown_attempts`` (of ``attempts``, those whose outcome is unknown: the receiver may have it).
     Indexed on ``(status, next_attempt_at)`` so that finding what to deliver is an index range.
 ``notices`` -- one row per planned item: ``key`` (unique, built by the planner from the day it fires,
     the assignment, the stage and the date it is about), ``assignment_id`` (NULL for office-level items), ``unit``, ``stage``
@@ -69,10 +70,12 @@ Tables
     message per route of its unit.
 ``deliveries`` -- every attempt to send a message: ``message_id``, ``attempt``, ``at``, ``ok``, ``error``,
     ``outcome`` (sent|failed|unknown: the request went out and no verdict came back).
-``settings`` -- ``name``, ``value``: what the stored due dates were computed with (``due_rule``) and the
-    assignments resolved with (``unit_rule``: the unit directory's fingerprint).
-``locks`` -- named leases such as the single-deliverer lock: ``name`` (primary key), ``holder``,
-    ``acquired_at``, ``expires_at``.
+``settings`` -- ``name``, ``value``: what the stored due dates were computed with (``due_rule``), the
+    assignments resolved with (``unit_rule``: the unit directory's fingerprint), and the latest time a tick
+    ran for (``clock_seen``).
+``locks`` -- named leases such as the single-deliverer lock and each deliverer's claims lease
+    (``claims:<holder>``): ``name`` (primary key), ``holder``, ``acquired_at``, ``expires_at``,
+    ``renewed_at`` (the holder's clock at its last renewal; a lease renewed in the future is not believed).
 
 Modules, by what they hold: :mod:`~reminder.store.schema` (migrations, :func:`open_db`),
 :mod:`~reminder.store.plans` (import and its report), :mod:`~reminder.store.tasks` (tasks, assignments and
@@ -80,7 +83,8 @@ what units report), :mod:`~reminder.store.outbox` (enqueue, claim, mark, retry),
 (the deliverer lease), :mod:`~reminder.store.snapshot` (what the digest reads), :mod:`~reminder.store.web`
 (unit link generations and office sessions), :mod:`~reminder.store.units` (a task's assignments derived
 from the unit names its plan wrote: aliases, groups, the office's own), :mod:`~reminder.store.ticks` (what a
-pass writes; the preview that writes nothing); :mod:`~reminder.store.base`
+pass writes; the preview that writes nothing), :mod:`~reminder.store.timeline` (the latest time seen; a clock
+that went back past it); :mod:`~reminder.store.base`
 holds transactions and times. The names below are the public API. Every sqlite3 error they meet leaves as a
 StoreError naming the file and the fix; every write happens in one transaction that takes the write lock up
 front.
@@ -94,11 +98,13 @@ from __future__ import annotations
 
 from reminder.store.base import chunks, db_path, timestamp, transaction
 from reminder.store.due import recompute_due_dates, refresh_due_dates
-from reminder.store.lease import Lease, acquire_lock, lock_holder, release_lock
+from reminder.store.lease import CLOCK_SLACK, Lease, acquire_lock, claims_lock, lock_holder, release_lock
 from reminder.store.outbox import (
     NoticeBatch,
     claim_messages,
+    defer_message,
     drop_old_bodies,
+    end_claims,
     enqueue,
     existing_notice_keys,
     list_messages,
@@ -153,6 +159,7 @@ from reminder.store.tasks import (
     reports_of,
 )
 from reminder.store.ticks import Carried, plan_as_of, preview, record_plan
+from reminder.store.timeline import CLOCK_JUMP, ClockJump, check_clock, latest_stored_time
 from reminder.store.units import assign_unit, default_unit_rule, refresh_units, unassign_unit
 from reminder.store.web import (
     create_office_session,
@@ -164,10 +171,13 @@ from reminder.store.web import (
 
 __all__ = [
     "BUSY_TIMEOUT_S",
+    "CLOCK_JUMP",
+    "CLOCK_SLACK",
     "DUE_ASSIGNMENTS_SQL",
     "LOOK_NOW",
     "SCHEMA_VERSION",
     "Carried",
+    "ClockJump",
     "ImportReport",
     "ImportStatus",
     "Lease",
@@ -177,14 +187,18 @@ __all__ = [
     "acquire_lock",
     "assign_unit",
     "assignments_by_id",
+    "check_clock",
     "chunks",
     "claim_messages",
+    "claims_lock",
     "create_office_session",
     "dated_assignments",
     "db_path",
     "default_unit_rule",
+    "defer_message",
     "drop_old_bodies",
     "due_by_unit",
+    "end_claims",
     "end_office_session",
     "enqueue",
     "existing_notice_keys",
@@ -194,6 +208,7 @@ __all__ = [
     "import_plans",
     "last_overdue_notices",
     "latest_notes",
+    "latest_stored_time",
     "list_messages",
     "list_plans",
     "list_tasks",

@@ -2,10 +2,13 @@
 
 * **enqueue**: a tick's new notices and the messages that carry them are written together, each message
   with its notices in one pass (the link rows in ``message_notices``), before anything is sent;
-* **claim**: a deliverer takes due messages with one conditional UPDATE, so no two deliverers send one;
+* **claim**: a deliverer takes due messages with one conditional UPDATE, so no two deliverers send one,
+  and holds them under its claims lease (``claims:<holder>``, see :mod:`~reminder.store.lease`): another
+  deliverer takes them over only once that lease has expired;
 * **mark**: each attempt's result is recorded as soon as it is known (sent; pending again at a later
-  time; dead), only by the deliverer that holds the claim;
-* **retry**: a person puts a dead message back in the queue.
+  time; dead), only by the deliverer that holds the claim; an attempt of unknown outcome is counted
+  apart (``unknown_attempts``); a message not tried because its endpoint was down is **deferred**;
+* **retry**: a person puts a dead message back in the queue (never one that is being sent).
 
 Rows are never deleted; after ``retention_days`` the bodies of sent messages are dropped, their subject
 and delivery record kept (:func:`drop_old_bodies`).
@@ -31,10 +34,11 @@ from reminder.model import (
     Route,
 )
 from reminder.store.base import chunks, expect_one, timestamp, transaction
+from reminder.store.lease import LIVE_SQL, claims_lock, live_params
 
 STALE_CLAIM_SECONDS = 600
-"""A message left 'sending' this long by a deliverer that holds no lease (a `reminder tick` that died)
-is claimed again."""
+"""A message left 'sending' this long by a holder that never had a lease row (claimed by a version before
+claims leases) is claimed again."""
 
 ERROR_CHARS = 500
 """Stored error texts are cut to this length."""
@@ -135,25 +139,64 @@ def _message(row: Mapping) -> OutboxMessage:
         html=row.get("html"), markdown=row.get("markdown"),
         id=row["id"], status=MessageStatus(row["status"]), attempts=row["attempts"],
         next_attempt_at=instant("next_attempt_at"), last_error=row["last_error"],
-        created_at=instant("created_at"), sent_at=instant("sent_at"))
+        created_at=instant("created_at"), sent_at=instant("sent_at"),
+        unknown_attempts=row.get("unknown_attempts") or 0)
+
+
+_ORPHANED = f"""status = 'sending' AND NOT EXISTS (
+        SELECT 1 FROM locks WHERE locks.holder = messages.claimed_by AND {LIVE_SQL})
+    AND (EXISTS (SELECT 1 FROM locks WHERE locks.holder = messages.claimed_by)
+         OR claimed_at < :stale OR claimed_at > :ahead)"""
+"""A 'sending' message whose claimer is gone: no lease of its holder is believed any more, and either
+the holder had one (it expired: the process died), or the claim is older than STALE_CLAIM_SECONDS, or
+it was stamped in our future (by a clock that ran ahead)."""
 
 
 def claim_messages(db: sqlite_utils.Database, now: datetime, holder: str, limit: int = 200,
-                   stale_after_seconds: int = STALE_CLAIM_SECONDS) -> list[OutboxMessage]:
-    """Claim pending messages that are due, and 'sending' ones whose claimer died, with one
-    conditional UPDATE; another deliverer can never claim the same row. Oldest first."""
-    stale = timestamp(now - timedelta(seconds=stale_after_seconds))
+                   stale_after_seconds: int = STALE_CLAIM_SECONDS, *, live_at: datetime | None = None,
+                   lease_seconds: float | None = None,
+                   message_ids: Sequence[int] | None = None) -> list[OutboxMessage]:
+    """Claim pending messages that are due at ``now``, and 'sending' ones whose claimer is gone, with one
+    conditional UPDATE; another deliverer can never claim the same row. Oldest first.
+
+    Leases are judged at ``live_at`` (the real time; default ``now``). With ``lease_seconds``, the same
+    transaction takes ``holder``'s claims lease for that long when it claimed anything: the caller keeps
+    it alive while it sends and gives it back with :func:`end_claims`. ``message_ids`` limits the claim
+    to those messages.
+    """
+    live = live_at or now
+    params = {"holder": holder, "now": timestamp(now), "limit": limit, **live_params(live),
+              "stale": timestamp(now - timedelta(seconds=stale_after_seconds))}
+    only = ""
+    if message_ids is not None:
+        only = f"AND id IN ({','.join(str(int(i)) for i in message_ids) or 'NULL'})"
     with transaction(db, "claim messages"):
-        cursor = db.execute("""
-            UPDATE messages SET status = 'sending', claimed_by = ?, claimed_at = ?
+        cursor = db.execute(f"""
+            UPDATE messages SET status = 'sending', claimed_by = :holder, claimed_at = :now
             WHERE id IN (SELECT id FROM messages
-                         WHERE (status = 'pending' AND next_attempt_at <= ?)
-                            OR (status = 'sending' AND claimed_at < ?)
-                         ORDER BY id LIMIT ?)
-            RETURNING *""", [holder, timestamp(now), timestamp(now), stale, limit])
+                         WHERE ((status = 'pending' AND next_attempt_at <= :now) OR ({_ORPHANED})) {only}
+                         ORDER BY id LIMIT :limit)
+            RETURNING *""", params)
         columns = [c[0] for c in cursor.description]
         rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        if rows and lease_seconds:
+            db.execute("""INSERT INTO locks (name, holder, acquired_at, expires_at, renewed_at)
+                          VALUES (?, ?, ?, ?, ?)
+                          ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,
+                              expires_at = excluded.expires_at, renewed_at = excluded.renewed_at""",
+                       [claims_lock(holder), holder, params["live"],
+                        timestamp(live + timedelta(seconds=lease_seconds)), params["live"]])
     return sorted((_message(row) for row in rows), key=lambda m: m.id or 0)
+
+
+def end_claims(db: sqlite_utils.Database, holder: str) -> int:
+    """A delivery pass is over: put what ``holder`` still has claimed back in the queue and give its
+    claims lease up. Returns the number of messages put back."""
+    with transaction(db, "end a delivery pass"):
+        cursor = db.execute("""UPDATE messages SET status = 'pending', claimed_by = NULL
+                               WHERE status = 'sending' AND claimed_by = ?""", [holder])
+        db.execute("DELETE FROM locks WHERE name = ? AND holder = ?", [claims_lock(holder), holder])
+    return cursor.rowcount
 
 
 def mark_sent(db: sqlite_utils.Database, message_id: int, holder: str, now: datetime) -> None:
@@ -164,8 +207,9 @@ def mark_sent(db: sqlite_utils.Database, message_id: int, holder: str, now: date
 
 def mark_failed(db: sqlite_utils.Database, message_id: int, holder: str, now: datetime, error: str,
                 retry_at: datetime | None, outcome: DeliveryOutcome = DeliveryOutcome.FAILED) -> MessageStatus:
-    """Record a failed attempt; ``retry_at`` None means give up (dead). Returns the new status.
-    Raises LostClaim as :func:`mark_sent` does."""
+    """Record a failed attempt (``outcome`` UNKNOWN: it may have arrived, counted in ``unknown_attempts``);
+    ``retry_at`` None means give up (dead). Returns the new status. Raises LostClaim as :func:`mark_sent`
+    does."""
     status = MessageStatus.PENDING if retry_at else MessageStatus.DEAD
     _record(db, message_id, holder, now, outcome, error[:ERROR_CHARS], retry_at)
     return status
@@ -190,9 +234,11 @@ def _record(db: sqlite_utils.Database, message_id: int, holder: str, now: dateti
                                 [attempt, when, message_id, holder])
         else:
             status = MessageStatus.PENDING if retry_at else MessageStatus.DEAD
+            unknown = int(outcome is DeliveryOutcome.UNKNOWN)
             cursor = db.execute("""UPDATE messages SET status = ?, attempts = ?, last_error = ?, next_attempt_at = ?,
-                                   claimed_by = NULL WHERE id = ? AND claimed_by = ? AND status = 'sending'""",
-                                [str(status), attempt, error, timestamp(retry_at) if retry_at else None,
+                                   unknown_attempts = unknown_attempts + ?, claimed_by = NULL
+                                   WHERE id = ? AND claimed_by = ? AND status = 'sending'""",
+                                [str(status), attempt, error, timestamp(retry_at) if retry_at else None, unknown,
                                  message_id, holder])
         lost = cursor.rowcount != 1
     if lost:
@@ -200,16 +246,34 @@ def _record(db: sqlite_utils.Database, message_id: int, holder: str, now: dateti
                         f"over); the attempt ({outcome}) is logged, the message's state is left to the new holder")
 
 
+def defer_message(db: sqlite_utils.Database, message_id: int, holder: str, until: datetime, note: str) -> None:
+    """Put a claimed message back untried until ``until`` (its endpoint is down; trying it now would only
+    wait out the same timeout). No attempt is counted; ``note`` says why in ``last_error``. Raises
+    LostClaim when ``holder`` no longer holds the claim."""
+    with transaction(db, "defer a message"):
+        cursor = db.execute("""UPDATE messages SET status = 'pending', next_attempt_at = ?, last_error = ?,
+                               claimed_by = NULL WHERE id = ? AND claimed_by = ? AND status = 'sending'""",
+                            [timestamp(until), note[:ERROR_CHARS], message_id, holder])
+    if cursor.rowcount != 1:
+        raise LostClaim(f"message {message_id}: {holder} no longer holds its claim (another deliverer took it "
+                        "over); it is left to the new holder")
+
+
 def retry_message(db: sqlite_utils.Database, message_id: int, now: datetime) -> MessageStatus:
-    """Put a dead (or failed) message back in the queue, due now; its attempt count restarts."""
+    """Put a dead (or failed) message back in the queue, due now; its attempt counts restart. A message
+    being sent (claimed by a deliverer) is refused: queueing it again would send it twice."""
     with transaction(db, "retry a message"):
-        row = db.execute("SELECT status FROM messages WHERE id = ?", [message_id]).fetchone()
+        row = db.execute("SELECT status, claimed_by FROM messages WHERE id = ?", [message_id]).fetchone()
         if row is None:
             raise StoreError(f"no message with id {message_id}; `reminder notices` lists them")
         if row[0] == "sent":
             raise StoreError(f"message {message_id} was already sent; nothing to retry")
-        cursor = db.execute("""UPDATE messages SET status = 'pending', attempts = 0, next_attempt_at = ?,
-                               claimed_by = NULL WHERE id = ? AND status <> 'sent'""", [timestamp(now), message_id])
+        if row[0] == "sending":
+            raise StoreError(f"message {message_id} is being sent right now (by {row[1]}); retrying it would send "
+                             "it twice. Wait for that attempt: `reminder notices` shows how it ends")
+        cursor = db.execute("""UPDATE messages SET status = 'pending', attempts = 0, unknown_attempts = 0,
+                               next_attempt_at = ?, claimed_by = NULL WHERE id = ? AND status IN ('pending', 'dead')""",
+                            [timestamp(now), message_id])
         expect_one(cursor, f"queue message {message_id} again")
     return MessageStatus.PENDING
 
@@ -244,7 +308,7 @@ def list_messages(db: sqlite_utils.Database, status: MessageStatus | str | None 
     where, params = ("WHERE m.status = ?", [str(status)]) if status else ("", [])
     rows = db.query(f"""
         SELECT m.id, m.key, m.unit, m.channel, m.destination, m.route, m.subject, m.status, m.attempts,
-               m.last_error, m.created_at, m.sent_at, m.next_attempt_at,
+               m.last_error, m.created_at, m.sent_at, m.next_attempt_at, m.unknown_attempts,
                (SELECT json_group_array(DISTINCT n.stage) FROM message_notices l JOIN notices n ON n.id = l.notice_id
                 WHERE l.message_id = m.id) AS stages,
                (SELECT json_group_array(t.number) FROM message_notices l JOIN notices n ON n.id = l.notice_id

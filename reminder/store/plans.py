@@ -432,7 +432,7 @@ def _remove_task(db: sqlite_utils.Database, task_id: int, number: str, assignmen
 def match_plans(db: sqlite_utils.Database, plan: int | str) -> list[int]:
     """The ids of the plans that ``plan`` means: an id (int or digits), else the plan with exactly that
     title, else every plan whose title contains it."""
-    if isinstance(plan, int) or str(plan).strip().isdigit():
+    if isinstance(plan, int) or str(plan).strip().isdecimal():  # not isdigit: int() refuses ¹
         return [int(plan)]
     text = str(plan).strip()
     rows = db.execute("SELECT id FROM plans WHERE title = ? ORDER BY id", [text]).fetchall()

@@ -13,6 +13,7 @@ from pathlib import Path
 import sqlite_utils
 
 from reminder.errors import StoreError
+from reminder.folders import make_private_dirs
 from reminder.model import DeadlineKind
 from reminder.store.base import db_path, fault, transaction
 
@@ -301,6 +302,23 @@ def _m0007(db: sqlite_utils.Database) -> None:
     """)
 
 
+@MIGRATIONS(name="0008_unknown_outcomes_and_lease_renewals")
+def _m0008(db: sqlite_utils.Database) -> None:
+    """Issue 10, faults round two.
+
+    * ``messages.unknown_attempts``: the attempts whose outcome is unknown (the request went out, no
+      verdict came back), counted apart from failures: they have their own limit, and a message given up
+      after one is reported as possibly received.
+    * ``locks.renewed_at``: when the holder last renewed its lease, by its clock. A lease renewed in our
+      future was written by a clock that ran ahead; it is not believed (a corrected clock must not leave
+      a standby waiting for years).
+    """
+    _run(db, """
+    ALTER TABLE messages ADD COLUMN unknown_attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE locks ADD COLUMN renewed_at TEXT
+    """)
+
+
 SCHEMA_VERSION = len(MIGRATIONS._migrations)
 """The schema version this code builds: the number of migrations above."""
 
@@ -337,9 +355,10 @@ def open_db(path: str | os.PathLike, busy_timeout: float = BUSY_TIMEOUT_S) -> sq
 
 
 def _create_private_file(path: Path) -> None:
-    """Create an empty owner-only file unless one exists (O_EXCL, so an existing database is never touched)."""
+    """Create an empty owner-only file unless one exists (O_EXCL, so an existing database is never touched),
+    and the folders above it that are missing, owner-only too."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     except FileExistsError:
         return

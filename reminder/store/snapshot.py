@@ -11,7 +11,7 @@ from datetime import date, datetime
 import sqlite_utils
 
 from reminder.model import Assignment, Notice, Stage, TaskRecord, UnitStanding, WorkTotals
-from reminder.store.base import chunks, events_of, to_json
+from reminder.store.base import chunks, events_of, timestamp, to_json
 from reminder.store.tasks import (
     ASSIGNMENT_ROWS,
     TASK_COLUMNS,
@@ -85,12 +85,15 @@ def overdue_assignments(db: sqlite_utils.Database, units: Sequence[str], today: 
     return found
 
 
-def last_overdue_notices(db: sqlite_utils.Database, units: Sequence[str]) -> dict[str, datetime]:
-    """When each of ``units`` last had overdue items (the fire time of its latest overdue notice), by unit;
-    units that never had any are absent. One index seek per unit (``notices_unit_overdue``)."""
+def last_overdue_notices(db: sqlite_utils.Database, units: Sequence[str], now: datetime) -> dict[str, datetime]:
+    """When each of ``units`` last had overdue items (the fire time of its latest overdue notice up to
+    ``now``), by unit; units that never had any are absent. Notices a clock running ahead fired in the
+    future do not count: after it is corrected the unit is reminded again on the right days. One index
+    seek per unit (``notices_unit_overdue``)."""
     found: dict[str, datetime] = {}
     for unit in units:
-        row = db.execute("SELECT max(fire_at) FROM notices WHERE unit = ? AND stage = 'overdue'", [unit]).fetchone()
+        row = db.execute("SELECT max(fire_at) FROM notices WHERE unit = ? AND stage = 'overdue' AND fire_at <= ?",
+                         [unit, timestamp(now)]).fetchone()
         if row and row[0]:
             found[unit] = datetime.fromisoformat(row[0])
     return found
