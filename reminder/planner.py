@@ -41,6 +41,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from reminder.deadline import period_due_dates
 from reminder.model import (
     OFFICE_STAGES,
     UNIT_STAGES,
@@ -399,16 +400,16 @@ def _fixed_targets(deadline: Deadline, calendar: Calendar) -> list[_Target]:
 
 
 def _recurring_targets(deadline: Deadline, plan_year: int, calendar: Calendar) -> list[_Target]:
-    """Every period of the plan year ends with a due date; weeks end on Friday."""
+    """Every period of the plan year has a due date: the day the text names inside each period
+    (每月5日前: the 5th of every month), else the period's end; weeks end on Friday."""
+    if deadline.due is not None:
+        return _recurring_days(deadline, plan_year, calendar)
     if deadline.every is Every.WEEK:
         first = date(plan_year, 1, 1)
         friday = first + timedelta(days=(4 - first.weekday()) % 7)
         targets = []
         while friday.year == plan_year:
-            week = friday.isocalendar().week
-            targets.append(_Target(due=calendar.next_workday(friday), inferred=False,
-                                   period=f"{plan_year}年第{week}周", start=friday - timedelta(days=4),
-                                   nags_when_overdue=False))
+            targets.append(_week_target(friday, calendar))
             friday += timedelta(days=7)
         return targets
     months = PERIOD_MONTHS.get(deadline.every, 12) if deadline.every else 12
@@ -420,6 +421,29 @@ def _recurring_targets(deadline: Deadline, plan_year: int, calendar: Calendar) -
                                period=_period_label(plan_year, start_month, months), start=start,
                                nags_when_overdue=False))
     return targets
+
+
+def _recurring_days(deadline: Deadline, plan_year: int, calendar: Calendar) -> list[_Target]:
+    """A recurrence with a day inside each period (每月5日前, 每季度首月15日前, 每周五): one target on that
+    day of every period, moved to a working day like any date and labelled with its period."""
+    if deadline.every is Every.WEEK:
+        return [_week_target(day, calendar) for day in period_due_dates(deadline, plan_year)]
+    months = PERIOD_MONTHS.get(deadline.every, 12) if deadline.every else 12
+    targets = []
+    for day in period_due_dates(deadline, plan_year):
+        start_month = (day.month - 1) // months * months + 1
+        targets.append(_Target(due=calendar.next_workday(day), inferred=False, written=day,
+                               period=_period_label(plan_year, start_month, months),
+                               start=date(plan_year, start_month, 1), nags_when_overdue=False))
+    return targets
+
+
+def _week_target(day: date, calendar: Calendar) -> _Target:
+    """The target of the week holding ``day``: due that day (or the next working day), from its Monday."""
+    iso = day.isocalendar()
+    return _Target(due=calendar.next_workday(day), inferred=False, written=day,
+                   period=f"{day.year}年第{iso.week}周", start=day - timedelta(days=day.weekday()),
+                   nags_when_overdue=False)
 
 
 def _relative_targets(deadline: Deadline, calendar: Calendar, events: dict[str, date]) -> list[_Target]:

@@ -188,6 +188,25 @@ def test_recurring_quarterly_due_at_each_quarter_end():
     assert {i.period for i in items} == {f"2021年第{q}季度" for q in range(1, 5)}
 
 
+def test_recurring_with_a_day_inside_the_period_falls_due_on_that_day_of_every_period():
+    """每月5日前 is due on the 5th of each month (moved off rest days), not at each month's end; the due-day
+    notice fires that day and is labelled with its month."""
+    items = run(state("每月5日前报送上月信息公开情况"), date(2021, 1, 1), date(2021, 12, 31),
+                policy=Policy(remind_days_before=(1,)))
+    dues = [i.due for i in items if i.stage == "due"]
+    calendar = Calendar()
+    assert dues == [calendar.next_workday(date(2021, month, 5)) for month in range(1, 13)]
+    assert dues[9] == date(2021, 10, 8)  # 10月5日 falls in the National Day holiday
+    assert {i.period for i in items} == {f"2021年{m}月" for m in range(1, 13)}
+
+
+def test_recurring_quarterly_with_a_day_in_the_first_month_is_due_that_day_each_quarter():
+    items = run(state("每季度首月15日前"), date(2021, 1, 1), date(2021, 12, 31), policy=Policy(remind_days_before=(7,)))
+    dues = [i.due for i in items if i.stage == "due"]
+    assert dues == [date(2021, 1, 15), date(2021, 4, 15), date(2021, 7, 15), date(2021, 10, 15)]
+    assert {i.period for i in items} == {f"2021年第{q}季度" for q in range(1, 5)}
+
+
 def test_relative_deadline_waits_for_its_event():
     text = "印发后3个工作日内"
     waiting = plan_assignment(state(text), POLICY, Calendar(), at(date(2021, 9, 30)))
