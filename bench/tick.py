@@ -73,7 +73,7 @@ UNIT_POOL = [f"县第{i}局" for i in range(1, 101)]
 TARGET_WARM, TARGET_COLD = 0.2, 0.4                  # seconds, 1,000 due at 1M
 TARGET_RSS_FEW, TARGET_RSS_ALL = 120, 200           # MiB: 1M with 1,000 due; 100k all due
 TARGET_SIZE, TARGET_DUE = 1_000_000, 1_000
-BUILD_VERSION = 3  # bump when build() changes, so cached databases are rebuilt
+BUILD_VERSION = 4  # bump when build() changes, so cached databases are rebuilt
 
 def phrases(year: int, months=range(7, 13)) -> list[str]:
     """Deadline phrases as plans write them (fixed dates in ``months``); every task gets one, round robin."""
@@ -127,29 +127,38 @@ def build(path: Path, n: int, *, deadlines=None, plan_year: int = PLAN_YEAR, cre
             ((p, f"某县{plan_year}年政务公开工作要点（{p}）", plan_year, f"plan{p}.txt", f"plan{p}.txt", stamp, stamp)
              for p in range(1, n_plans + 1)))
 
+        units_of = [rng.sample(UNIT_POOL, UNITS_PER_TASK) for _ in range(n_tasks)]  # the first leads
+
         def tasks():
             for t in range(1, n_tasks + 1):
                 deadline, kind, due, written, inferred = deadlines[t % len(deadlines)]
+                units = json.dumps([[u, "lead" if i == 0 else "responsible"] for i, u in enumerate(units_of[t - 1])],
+                                   ensure_ascii=False)
                 yield (t, (t - 1) // TASKS_PER_PLAN + 1, str((t - 1) % TASKS_PER_PLAN + 1), '["一、重点任务"]',
                        f"第{t}项任务：推进政务公开标准化规范化建设，及时发布相关信息并做好解读。",
-                       deadline, kind, due, written, inferred, "、".join(UNIT_POOL[:3]), t, stamp, stamp)
+                       deadline, kind, due, written, inferred, "、".join(units_of[t - 1]), units, t, stamp, stamp)
 
         db.conn.executemany(
             "INSERT INTO tasks (id, plan_id, number, section, text, deadline, kind, due, due_written, inferred, "
-            "units_text, line, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", tasks())
-        db.execute("INSERT INTO settings (name, value) VALUES ('due_rule', ?)", [DUE_DATES.fingerprint])
+            "units_text, units, line, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            tasks())
+        # What the stored due dates and assignments were derived with, as an import records it: the
+        # benchmark's config has no unit directory, so names stay as written.
+        db.execute("INSERT INTO settings (name, value) VALUES ('due_rule', ?), ('unit_rule', ?)",
+                   [DUE_DATES.fingerprint, store.default_unit_rule().fingerprint])
 
         def assignments():
             a = 0
             for t in range(1, n_tasks + 1):
-                for position, unit in enumerate(rng.sample(UNIT_POOL, UNITS_PER_TASK)):
+                for position, unit in enumerate(units_of[t - 1]):
                     a += 1
-                    yield (a, t, unit, "lead" if position == 0 else "responsible", position,
-                           next_check(a, (t - 1) // TASKS_PER_PLAN + 1), stamp, stamp)
+                    yield (a, t, unit, unit, "lead" if position == 0 else "responsible", position,
+                           next_check(a, (t - 1) // TASKS_PER_PLAN + 1), stamp, stamp, stamp, stamp)
 
         db.conn.executemany(
-            "INSERT INTO assignments (id, task_id, unit, role, position, status, next_check_at, created_at, "
-            "updated_at) VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?)", assignments())
+            "INSERT INTO assignments (id, task_id, unit, written, role, position, status, next_check_at, "
+            "created_at, updated_at, assigned_at, planned_from) VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)",
+            assignments())
         if history:  # a year of use behind it: one notice per assignment, one sent message per 100
             n_messages = max(1, n // 100)
             db.conn.executemany(
