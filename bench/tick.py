@@ -13,6 +13,8 @@ one, then bulk ``executemany`` inserts in one transaction -- not the import path
   effective due date is the planner's (``planner.DueDates``), as an import stores it;
 * a history: one earlier notice per assignment and one sent message per 100 notices, so the notices
   and messages tables are as large as a year of use would make them;
+* each unit's overdue list sent the day before (a daemon's steady state; a unit's first overdue list
+  names all its overdue tasks, thousands per unit here, and is a one-off);
 * every ``next_check_at`` in the future (1-60 days after "now").
 
 Then, at a fixed "now" (2021-11-15 10:00 Asia/Shanghai, a Monday after the send hour), each tick runs
@@ -73,7 +75,7 @@ UNIT_POOL = [f"县第{i}局" for i in range(1, 101)]
 TARGET_WARM, TARGET_COLD = 0.2, 0.4                  # seconds, 1,000 due at 1M
 TARGET_RSS_FEW, TARGET_RSS_ALL = 120, 200           # MiB: 1M with 1,000 due; 100k all due
 TARGET_SIZE, TARGET_DUE = 1_000_000, 1_000
-BUILD_VERSION = 4  # bump when build() changes, so cached databases are rebuilt
+BUILD_VERSION = 5  # bump when build() changes, so cached databases are rebuilt
 
 def phrases(year: int, months=range(7, 13)) -> list[str]:
     """Deadline phrases as plans write them (fixed dates in ``months``); every task gets one, round robin."""
@@ -173,6 +175,18 @@ def build(path: Path, n: int, *, deadlines=None, plan_year: int = PLAN_YEAR, cre
                  for a in range(1, n + 1)))
             db.conn.executemany("INSERT INTO message_notices (message_id, notice_id) VALUES (?, ?)",
                                 (((a - 1) // 100 + 1, a) for a in range(1, n + 1)))
+            # Each unit was sent its overdue list yesterday (a daemon in its steady state: the list repeats
+            # every overdue_repeat_days). Without it the first measured tick would be the first overdue
+            # list of every unit, which lists all of a unit's overdue tasks (here thousands per unit).
+            first_of = {}
+            for t, units in enumerate(units_of):
+                for i, unit in enumerate(units):
+                    first_of.setdefault(unit, t * UNITS_PER_TASK + i + 1)
+            yesterday = store.timestamp(NOW - timedelta(days=1))
+            db.conn.executemany(
+                "INSERT INTO notices (key, assignment_id, unit, stage, due, fire_at, route, created_at) "
+                "VALUES (?, ?, ?, 'overdue', '2021-06-30', ?, 'queued', ?)",
+                ((f"2021-11-14:a{a}:overdue:history", a, unit, yesterday, yesterday) for unit, a in first_of.items()))
     db.execute("ANALYZE")
     db.close()
 
