@@ -111,12 +111,13 @@ def acknowledge(db: sqlite_utils.Database, assignment_id: int, actor: Actor, now
 
 
 def report_progress(db: sqlite_utils.Database, assignment_id: int, actor: Actor, now: datetime, note: str,
-                    file: str | None = None, link: str | None = None) -> Action:
-    """报送进展: the action, and a progress report the planner counts (check-ins, overdue repeats)."""
+                    file: str | None = None, link: str | None = None, at: datetime | None = None) -> Action:
+    """报送进展: the action, and a progress report the planner counts (check-ins, overdue repeats); ``at``
+    is when it happened, if earlier (a report that came by phone)."""
     with transaction(db, "report progress"):
         action = record_action(db, ActionKind.PROGRESS, actor, now, assignment_id=assignment_id, note=note,
                                file=file, link=link)
-        record_progress(db, assignment_id, ReportKind.PROGRESS, _with_evidence(note, file, link), now)
+        record_progress(db, assignment_id, ReportKind.PROGRESS, _with_evidence(note, file, link), now, at)
     return action
 
 
