@@ -54,5 +54,6 @@ def test_requests_and_decide_answer_what_units_asked_for_and_reminders_follow_a_
     reminded = json.loads(run("tick", "--now", "2021-11-23", "--dry-run", "--json"))
     [notice] = [p for p in reminded["preview"] if p["unit"] == "县财政局" and "1-1" in p["text"]]
     assert "完成日期：2021年11月30日" in notice["text"]
+    assert "在线签收" not in notice["text"] and "/u/" not in notice["text"]   # no [web]: no link
     kinds = [a["kind"] for a in json.loads(run("history", "--json"))]
     assert kinds[-2:] == ["request_extend", "approve"]
