@@ -545,14 +545,33 @@ def retry(ctx, message_id):
 
 
 def _report(ctx, task, unit, note, kind, on=None):
-    """Record a unit's report; the assignment and what came of it (recorded, or already so)."""
+    """Record a unit's report and keep it in the 留痕 (actor: the CLI's user); the assignment and whether
+    it was recorded (False: it was done, or open, already)."""
     from reminder import store
 
     db = _db(ctx)
     now = _now(ctx, None)
     assignment = store.find_assignment(db, task, unit, _config(ctx).directory)
-    outcome = store.record_progress(db, assignment.id, kind, note or "", now, at=_reported_on(ctx, on, now))
-    return assignment, outcome
+    actor, note = _cli_actor(), note or ""
+    if kind == "done":
+        return assignment, store.mark_done(db, assignment.id, actor, now, note, at=_reported_on(ctx, on, now))
+    if kind == "reopen":
+        return assignment, store.reopen(db, assignment.id, actor, now, note)
+    store.report_progress(db, assignment.id, actor, now, note, at=_reported_on(ctx, on, now))
+    return assignment, True
+
+
+def _cli_actor():
+    """Who acts from the command line: the operating-system user running it."""
+    import getpass
+
+    from reminder.model import Actor, ActorKind
+
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):
+        name = ""
+    return Actor(ActorKind.CLI, name)
 
 
 def _reported_on(ctx, on: str | None, now):
@@ -581,10 +600,8 @@ _ON_HELP = "The day the unit reported, if earlier than today (YYYY-MM-DD), e.g. 
 def done(ctx, task, unit, note, on):
     """Mark TASK done for a unit; its notices stop. TASK is the id `reminder tasks` shows (1-17),
     or a bare number when only one plan has it."""
-    from reminder.model import ReportOutcome
-
-    assignment, outcome = _report(ctx, task, unit, note, "done", on)
-    if outcome is ReportOutcome.ALREADY_DONE:
+    assignment, recorded = _report(ctx, task, unit, note, "done", on)
+    if not recorded:
         since = f" since {assignment.done_at.astimezone(_config(ctx).zone):%Y-%m-%d}" if assignment.done_at else ""
         click.echo(f"task {assignment.task.ref} is already done for {assignment.unit}{since}; nothing recorded")
         return
@@ -610,13 +627,109 @@ def progress(ctx, task, unit, note, on):
 @click.pass_context
 def reopen(ctx, task, unit, note):
     """Reopen TASK for a unit that was marked done by mistake."""
-    from reminder.model import ReportOutcome
-
-    assignment, outcome = _report(ctx, task, unit, note, "reopen")
-    if outcome is ReportOutcome.NOT_DONE:
+    assignment, recorded = _report(ctx, task, unit, note, "reopen")
+    if not recorded:
         click.echo(f"task {assignment.task.ref} is open for {assignment.unit} (not done); nothing to reopen")
         return
     click.echo(f"task {assignment.task.ref} reopened for {assignment.unit}")
+
+
+@cli.command()
+@click.argument("task")
+@click.option("--unit", required=True, help="The unit acknowledging (its name or alias; a group's member by name).")
+@click.pass_context
+def ack(ctx, task, unit):
+    """Record that a unit acknowledged TASK (签收), e.g. by phone; its page shows it as 已签收."""
+    from reminder import store
+
+    db = _db(ctx)
+    assignment = store.find_assignment(db, task, unit, _config(ctx).directory)
+    store.acknowledge(db, assignment.id, _cli_actor(), _now(ctx, None))
+    click.echo(f"task {assignment.task.ref} acknowledged for {assignment.unit}")
+
+
+@cli.command()
+@click.option("--unit", help="Only this unit's requests (its exact name).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def requests(ctx, unit, as_json):
+    """List the 办结 and 延期 requests waiting for the office, oldest first; `reminder decide` answers them."""
+    from reminder import store
+
+    pending = store.pending_requests(_db(ctx), unit=unit)
+    if as_json:
+        _print_json([_request_json(r) for r in pending])
+        return
+    if not pending:
+        click.echo("no requests waiting")
+    zone = _config(ctx).zone
+    for r in pending:
+        what = "done" if r.kind == "done" else f"extend to {r.new_due}"
+        due = r.assignment.due.day if r.assignment.due else "-"
+        click.echo(f"#{r.id}  {r.action.at.astimezone(zone):%Y-%m-%d %H:%M}  {r.assignment.unit}  task "
+                   f"{r.assignment.task.ref} (due {due}): {what}" + (f" -- {r.action.note}" if r.action.note else ""))
+
+
+def _request_json(request) -> dict:
+    return {"id": request.id, "kind": str(request.kind), "state": str(request.state), "unit": request.assignment.unit,
+            "task": str(request.assignment.task.ref), "due": _iso_day(request.assignment.due),
+            "new_due": request.new_due.isoformat() if request.new_due else None, "note": request.action.note,
+            "file": request.action.file, "link": request.action.link, "at": _time(request.action.at),
+            "decision": _action_json(request.decision) if request.decision else None}
+
+
+def _iso_day(due) -> str | None:
+    return due.day.isoformat() if due else None
+
+
+def _action_json(action) -> dict:
+    return {"id": action.id, "at": _time(action.at), "actor": str(action.actor), "kind": str(action.kind),
+            "unit": action.unit, "task_id": action.task_id, "note": action.note, "file": action.file,
+            "link": action.link, "old_due": action.old_due.isoformat() if action.old_due else None,
+            "new_due": action.new_due.isoformat() if action.new_due else None, "request_id": action.request_id}
+
+
+@cli.command()
+@click.argument("request_id", type=int)
+@click.option("--accept/--refuse", required=True, help="Confirm 办结 / approve 延期, or return / refuse it.")
+@click.option("--note", default="", help="The office's answer; required with --refuse (the unit sees it).")
+@click.pass_context
+def decide(ctx, request_id, accept, note):
+    """Answer request REQUEST_ID (`reminder requests`): a confirmed 办结 closes the task for the unit; an
+    approved 延期 moves that unit's due date and its reminders follow the new date."""
+    from reminder import store
+
+    if not accept and not note.strip():
+        raise click.UsageError("--refuse needs --note with the reason (the unit sees it)")
+    decided = store.decide(_db(ctx), request_id, accept, _cli_actor(), _now(ctx, None), note.strip())
+    assignment = decided.assignment
+    if decided.kind == "extend" and accept:
+        click.echo(f"task {assignment.task.ref}: {assignment.unit} now due {decided.new_due}")
+    else:
+        click.echo(f"request #{request_id} {decided.state} (task {assignment.task.ref}, {assignment.unit})")
+
+
+@cli.command()
+@click.option("--unit", help="Only this unit's actions (its exact name).")
+@click.option("--task", "task_ref", help="Only this task's actions (its id, 1-17).")
+@click.option("--limit", type=int, default=50, show_default=True, help="The latest this many.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def history(ctx, unit, task_ref, limit, as_json):
+    """The 留痕: every 签收, report, request and decision (from the pages and the CLI), oldest first."""
+    from reminder import store
+
+    db = _db(ctx)
+    task_id = store.get_task(db, task_ref).task.id if task_ref else None
+    actions = store.history(db, unit=unit, task_id=task_id, limit=limit)
+    if as_json:
+        _print_json([_action_json(a) for a in actions])
+        return
+    zone = _config(ctx).zone
+    for a in actions:
+        dates = f" {a.old_due or ''}->{a.new_due}" if a.new_due else ""
+        click.echo(f"{a.at.astimezone(zone):%Y-%m-%d %H:%M}  {a.actor}  {a.kind}{dates}  {a.unit}"
+                   + (f" -- {a.note}" if a.note else ""))
 
 
 @cli.command()

@@ -111,8 +111,18 @@ def build_context(db: sqlite_utils.Database, config: Config, now: datetime) -> D
                           unroutable=unroutable[:SECTION_LIMIT], failed=failed[:SECTION_LIMIT],
                           totals=totals, limit=SECTION_LIMIT, calendar_notes=notes,
                           standings=standings[:SECTION_LIMIT], unassigned=unassigned[:SECTION_LIMIT],
+                          queue_url=_queue_url(config),
                           work=WorkCounts(tasks=work.tasks, tasks_done=work.tasks_done, unassigned=work.unassigned,
                                           assignments=work.assignments, assignments_done=work.assignments_done))
+
+
+def _queue_url(config: Config) -> str | None:
+    """The office queue's address for the digest, when the web app is configured."""
+    if config.web is None:
+        return None
+    from reminder.web.links import office_url
+
+    return office_url(config.web.base_url, "queue")
 
 
 def _standings(db: sqlite_utils.Database, today: date) -> list[StandingRow]:
@@ -180,9 +190,9 @@ def _dated(db: sqlite_utils.Database, config: Config, today: date) -> tuple[list
     overdue: dict[str, list[OverdueItem]] = {}
     due_soon = []
     dated = store.dated_assignments(db, today + timedelta(days=DUE_SOON_DAYS))
-    notes = store.latest_notes(db, [a.id for a in dated if a.task.due and a.task.due.day < today])
+    notes = store.latest_notes(db, [a.id for a in dated if a.due and a.due.day < today])
     for assignment in dated:
-        due = assignment.task.due
+        due = assignment.due
         if due is None:
             continue
         item = _item(assignment, due.day, due.inferred, today)

@@ -25,7 +25,7 @@ Jinja2 is imported inside ``Renderer`` so that importing this module (and ``remi
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -105,6 +105,7 @@ class UnitBlock(TypedDict):
     unit: str
     items: list[UnitItem]          # in section order
     sections: list[StageSection]   # by stage, most urgent first
+    link: str | None               # the unit's own signed page link (None: no [web] configured)
 
 
 class OfficeContact(TypedDict):
@@ -245,6 +246,7 @@ class DigestContext(TypedDict):
     standings: list[StandingRow]    # the summary table by unit, the most overdue first
     work: WorkCounts
     unassigned: list[UnassignedTask]
+    queue_url: str | None     # the office's queue on the web app (None: no [web] configured)
 
 
 DIGEST_SECTIONS = {"overdue": "逾期任务", "due_soon": "近期到期", "silent": "未报送进展", "review": "需核对时限",
@@ -271,11 +273,13 @@ def units_label(units: Sequence[str]) -> str:
 
 
 def notice_context(units: Sequence[tuple[str, Sequence[UnitItem]]], contact: OfficeContact, now: datetime,
-                   shift_notes: Sequence[str] = (), by_email: bool = True) -> UnitContext:
+                   shift_notes: Sequence[str] = (), by_email: bool = True,
+                   links: Mapping[str, str] | None = None) -> UnitContext:
     """A notice for one unit or for several sharing an address: one block per unit (its items by stage),
     and every item by stage for the subject. ``by_email``: it goes by email (else to a robot or a
-    webhook, where nobody can reply to it)."""
-    blocks = [UnitBlock(unit=unit, sections=_by_stage(items), items=[]) for unit, items in units if items]
+    webhook, where nobody can reply to it). ``links``: each unit's own page link, when the web app runs."""
+    blocks = [UnitBlock(unit=unit, sections=_by_stage(items), items=[], link=(links or {}).get(unit))
+              for unit, items in units if items]
     for block in blocks:
         block["items"] = [i for section in block["sections"] for i in section["items"]]
     every = [i for block in blocks for i in block["items"]]
@@ -298,7 +302,8 @@ def digest_context(office: str, now: datetime, *, overdue: list[OverdueGroup], d
                    silent: list[SilentItem], review: list[ReviewItem], unroutable: list[UnroutableUnit],
                    failed: list[FailedMessage], totals: DigestTotals | None = None, limit: int = 0,
                    calendar_notes: Sequence[str] = (), standings: Sequence[StandingRow] = (),
-                   work: WorkCounts | None = None, unassigned: Sequence[UnassignedTask] = ()) -> DigestContext:
+                   work: WorkCounts | None = None, unassigned: Sequence[UnassignedTask] = (),
+                   queue_url: str | None = None) -> DigestContext:
     """The digest's context. ``totals`` (whole counts, when the lists were cut) default to the lists'
     own lengths; ``omitted_note`` says what the cut left out."""
     shown = DigestTotals(overdue=sum(len(g["items"]) for g in overdue), due_soon=len(due_soon),
@@ -315,7 +320,7 @@ def digest_context(office: str, now: datetime, *, overdue: list[OverdueGroup], d
                          calendar_notes=list(calendar_notes), standings=list(standings),
                          work=work or WorkCounts(tasks=0, tasks_done=0, unassigned=len(unassigned), assignments=0,
                                                  assignments_done=0),
-                         unassigned=list(unassigned))
+                         unassigned=list(unassigned), queue_url=queue_url)
 
 
 def packaged_dir() -> Path:

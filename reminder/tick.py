@@ -196,12 +196,26 @@ def _plan(db: sqlite_utils.Database, config: Config, calendar: Calendar, rendere
     report.unroutable.extend(unroutable)
     routed += [(n, NoticeRoute.UNROUTABLE) for unit in unroutable for n in items[unit]]
     routed += [(n, NoticeRoute.QUEUED) for unit in items if unit not in unroutable for n in items[unit]]
-    messages = [_message(config, calendar, renderer, destination, items, now) for destination in destinations]
+    links = notice_links(db, config, now)
+    messages = [_message(config, calendar, renderer, destination, items, now, links) for destination in destinations]
     return routed, messages, next_checks
 
 
+def notice_links(db: sqlite_utils.Database, config: Config, now: datetime) -> Callable[[str], str] | None:
+    """Each unit's own page link for this pass's notices, or None when the web app is not configured
+    (a notice then carries no link: one that opens nothing would be untrue)."""
+    if config.web is None:
+        return None
+    from reminder.web.keys import derive, load_secret
+    from reminder.web.links import NoticeLinks
+
+    key = derive(load_secret(config.web), "unit-link")
+    return NoticeLinks(key, config.web.base_url, config.web.link_days,
+                       lambda unit: store.unit_link_generation(db, unit), now)
+
+
 def _message(config: Config, calendar: Calendar, renderer: Renderer, destination: routing.Destination,
-             items: dict[str, list[Notice]], now: datetime) -> Carried:
+             items: dict[str, list[Notice]], now: datetime, links: Callable[[str], str] | None = None) -> Carried:
     """One message to one address, with a section per unit it carries (rendered in the forms its channel
     shows), and the keys of the notices in it."""
     today = now.astimezone(config.zone).date()
@@ -209,7 +223,8 @@ def _message(config: Config, calendar: Calendar, renderer: Renderer, destination
     shifts = [planner.shift_note(i["due_written"], i["due"], calendar) or "" for _, found in blocks for i in found
               if i["due"] and i["due_written"] and i["due_written"] != i["due"]]
     context = notice_context(blocks, office_contact(config), now, [note for note in shifts if note],
-                             by_email=destination.route.channel in ("smtp", "file"))
+                             by_email=destination.route.channel in ("smtp", "file"),
+                             links={unit: links(unit) for unit in destination.units} if links else None)
     route = destination.route
     rendered = renderer.render_unit(context, routing.forms_for([route]))
     keys = tuple(n.key for unit in destination.units for n in items[unit])

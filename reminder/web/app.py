@@ -37,7 +37,6 @@ from werkzeug.wrappers import Response as BaseResponse
 from reminder import clock, store
 from reminder.config import Config, WebConfig
 from reminder.model import (
-    AssignmentStatus,
     Deadline,
     DeadlineKind,
     DueDate,
@@ -56,7 +55,7 @@ from reminder.web.guard import (
     token_hash,
 )
 from reminder.web.keys import derive, load_secret
-from reminder.web.links import BadLink, LinkProblem, UnitLink, make_token, read_token
+from reminder.web.links import LinkProblem, UnitLink, make_token, read_token
 from reminder.web.passwords import (
     PasswordHash,
     hash_password,
@@ -104,18 +103,6 @@ class WebState:
         return make_token(self.link_key, unit, generation, self.now(), self.web.link_days)
 
 
-@dataclass(frozen=True)
-class UnitTask:
-    """One open task as a unit's page shows it."""
-
-    plan_title: str
-    number: str
-    text: str
-    deadline_text: str
-    due: date | None        # the working day it falls due (moved off weekends and holidays)
-    due_inferred: bool      # the plan gave no date (or no year): the date is the default policy's
-
-
 def create_app(config: Config, db_path: str | Path, now: Callable[[], datetime] | None = None,
                secret: bytes | None = None) -> Flask:
     """The web app over the database at ``db_path``. ``secret`` overrides the configured key (tests)."""
@@ -133,8 +120,10 @@ def create_app(config: Config, db_path: str | Path, now: Callable[[], datetime] 
         users={u.name: parse_hash(u.password_hash) for u in web.users},
         calendar=config.working_calendar())
     _install_guards(app)
-    _install_unit_pages(app)
     _install_office_pages(app)
+    from reminder.web.loop import install_loop
+
+    install_loop(app)   # the unit's page and answers, the office's queue and history
     return app
 
 
@@ -257,36 +246,10 @@ LINK_PROBLEMS = {
 }
 
 
-def _install_unit_pages(app: Flask) -> None:
-    @app.get("/u/<token>")
-    def unit_page(token: str):
-        try:
-            link = open_link(token)
-        except BadLink as bad:
-            title, message = LINK_PROBLEMS[bad.problem]
-            return page("link_error.html", 403, title=title, message=message, unit=bad.unit)
-        return page("unit.html", unit=link.unit, tasks=unit_tasks(link.unit), expires=link.expires,
-                    zone=state().config.zone)
-
-
 def open_link(token: str) -> UnitLink:
     """The unit a link opens for, checked against the key, the clock and the store's revocations."""
     return read_token(state().link_key, token, state().now(),
                       lambda unit: store.unit_link_generation(db(), unit))
-
-
-def unit_tasks(unit: str) -> list[UnitTask]:
-    """The open tasks of exactly ``unit`` (never of a unit whose name merely contains it)."""
-    tasks = []
-    for listing in store.list_tasks(db(), unit=unit):
-        mine = [a for a in listing.assignments if a.unit == unit]
-        if not mine or all(a.status is not AssignmentStatus.OPEN for a in mine):
-            continue
-        task = listing.task
-        tasks.append(UnitTask(plan_title=task.plan_title, number=task.number, text=task.text,
-                              deadline_text=task.deadline.text, due=task.due.day if task.due else None,
-                              due_inferred=bool(task.due and task.due.inferred)))
-    return tasks
 
 
 # ---------------------------------------------------------------------------------------------
@@ -399,8 +362,9 @@ def board_plans() -> list[BoardPlan]:
 # ---------------------------------------------------------------------------------------------
 # Packaging check (CI runs it from an installed wheel, outside the checkout).
 
-TEMPLATES = ("base.html", "error.html", "link_error.html", "unit.html", "login.html", "board.html", "files.html")
-STATIC = ("app.css",)
+TEMPLATES = ("base.html", "error.html", "link_error.html", "unit.html", "login.html", "board.html", "files.html",
+             "queue.html", "history.html", "_actions.html")
+STATIC = ("app.css", "loop.css")
 
 
 def packaged_files_check() -> None:
@@ -425,8 +389,10 @@ def packaged_files_check() -> None:
         samples: dict[str, dict[str, Any]] = {
             "error.html": {"title": "t", "message": "m", "advice": "a"},
             "link_error.html": {"title": "t", "message": "m", "unit": "县财政局"},
-            "unit.html": {"unit": "县财政局", "zone": Config().zone, "expires": clock.now(),
-                          "tasks": [UnitTask("计划", "1", "任务", "年底前", date(2021, 12, 31), False)]},
+            "unit.html": {"unit": "县财政局", "zone": Config().zone, "expires": clock.now(), "token": "t",
+                          "tasks": [_sample_unit_view(task)], "ok": "", "problem": "", "limit": 20,
+                          "types": "pdf", "today": date(2021, 6, 1)},
+            "history.html": {"unit": "", "actions": []},
             "login.html": {"name": "", "problem": "p", "next": ""},
             "board.html": {"plans": [BoardPlan("计划", ["县财政局"], [(task, date(2021, 12, 31), ["open"])])]},
             "files.html": {"files": [], "problem": "", "saved": None, "limit": 20, "types": "pdf"},
@@ -437,5 +403,15 @@ def packaged_files_check() -> None:
                 if "</html>" not in render_template(name, **context):
                     raise RuntimeError(f"web template {name} rendered an incomplete page")
         with app.test_client() as client:
+            if b"lamp" not in client.get("/static/loop.css").data:
+                raise RuntimeError("static/loop.css is not served")
             if b"max-width" not in client.get("/static/app.css").data:
                 raise RuntimeError("static/app.css is not served")
+
+
+def _sample_unit_view(task: TaskRecord):
+    """A unit page's row for the packaging check."""
+    from reminder.model import Assignment, Light
+    from reminder.web.loop import UnitTaskView
+
+    return UnitTaskView(Assignment(id=1, task=task, unit="县财政局"), Light.GREEN, "正常", (), ())

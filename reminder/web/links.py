@@ -97,3 +97,20 @@ def read_token(key: bytes, token: str, now: datetime, generation_of: Callable[[s
     if generation != generation_of(unit):
         raise BadLink(LinkProblem.REVOKED, unit)
     return UnitLink(unit, generation, expires)
+
+
+class NoticeLinks:
+    """Each unit's own link for the notices of one pass, made at render time with the unit's current
+    link generation (so a revoked unit's next notice carries a working link) and the key loaded once."""
+
+    def __init__(self, key: bytes, base_url: str, days: int, generation_of: Callable[[str], int], now: datetime):
+        self.key, self.base_url, self.days, self.generation_of, self.now = key, base_url, days, generation_of, now
+
+    def __call__(self, unit: str) -> str:
+        token, _ = make_token(self.key, unit, self.generation_of(unit), self.now, self.days)
+        return link_url(self.base_url, token)
+
+
+def office_url(base_url: str, page: str) -> str:
+    """An office page's address (``queue``, ``board``) under ``base_url``."""
+    return f"{base_url.rstrip('/')}/{page}"
