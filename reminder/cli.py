@@ -198,7 +198,7 @@ def import_(ctx, files, plan_year, as_json, now_text):
                                  units=config.directory)
     calendar = config.working_calendar()
     for plan, report in zip(plans, reports):
-        unknown = _unknown_units(plan, config.directory)
+        unknown = config.directory.unknown_units(plan)
         uncovered = calendar.uncovered(_plan_years(plan))
         if as_json:
             _print_json({**report.as_dict(), "warnings": list(plan.warnings),
@@ -269,22 +269,6 @@ def _describe_change(change) -> str:
         else:
             parts.append(f"{name} changed")
     return f"task {change.number}: " + "; ".join(parts)
-
-
-def _unknown_units(plan, directory) -> dict[str, list[str]]:
-    """Units the plan names that the config's directory does not know: {unit: [task numbers]}.
-
-    Empty when the config has no directory at all (nothing to compare with). Such units are still
-    imported; they are reported so that a typo or a new unit is fixed, not silently unroutable.
-    """
-    if not len(directory):
-        return {}
-    unknown: dict[str, list[str]] = {}
-    for task in plan.tasks:
-        for unit in task.units:
-            if directory.lookup(unit) is None:
-                unknown.setdefault(unit, []).append(task.number)
-    return unknown
 
 
 class _plain:

@@ -123,6 +123,7 @@ from reminder.store.plans import (
     list_plans,
     match_plans,
     plan_digest,
+    preview_import,
 )
 from reminder.store.schema import (
     BUSY_TIMEOUT_S,
@@ -227,6 +228,7 @@ __all__ = [
     "plan_digest",
     "plan_status",
     "preview",
+    "preview_import",
     "recompute_due_dates",
     "record_event",
     "record_plan",

@@ -135,6 +135,9 @@ def create_app(config: Config, db_path: str | Path, now: Callable[[], datetime] 
     _install_guards(app)
     _install_unit_pages(app)
     _install_office_pages(app)
+    from reminder.web import office
+
+    office.install(app)
     return app
 
 
@@ -399,7 +402,8 @@ def board_plans() -> list[BoardPlan]:
 # ---------------------------------------------------------------------------------------------
 # Packaging check (CI runs it from an installed wheel, outside the checkout).
 
-TEMPLATES = ("base.html", "error.html", "link_error.html", "unit.html", "login.html", "board.html", "files.html")
+TEMPLATES = ("base.html", "error.html", "link_error.html", "unit.html", "login.html", "board.html", "files.html",
+             "import.html", "import_preview.html", "import_done.html")
 STATIC = ("app.css",)
 
 
