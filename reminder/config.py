@@ -279,6 +279,7 @@ def _policy(t: _Table, send_hour: int, timezone: str, send_until_hour: int | Non
         retry_base_seconds=t.take("retry_base_seconds", _int(1, 86400), 60),
         max_unknown_attempts=t.take("max_unknown_attempts", _int(1, 100), 3),
         max_retry_after_seconds=t.take("max_retry_after_seconds", _int(60, 30 * 86400), 86400),
+        yellow_within_days=t.take("yellow_within_days", _int(0, 366), 7),
         send_hour=send_hour,
         send_until_hour=send_until_hour,
         timezone=timezone,

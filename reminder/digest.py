@@ -180,9 +180,9 @@ def _dated(db: sqlite_utils.Database, config: Config, today: date) -> tuple[list
     overdue: dict[str, list[OverdueItem]] = {}
     due_soon = []
     dated = store.dated_assignments(db, today + timedelta(days=DUE_SOON_DAYS))
-    notes = store.latest_notes(db, [a.id for a in dated if a.task.due and a.task.due.day < today])
+    notes = store.latest_notes(db, [a.id for a in dated if a.due and a.due.day < today])
     for assignment in dated:
-        due = assignment.task.due
+        due = assignment.due
         if due is None:
             continue
         item = _item(assignment, due.day, due.inferred, today)

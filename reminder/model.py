@@ -363,6 +363,7 @@ class Policy:
     retry_base_seconds: int = 60
     max_unknown_attempts: int = 3          # attempts that may have reached the receiver, before giving up
     max_retry_after_seconds: int = 86400   # the longest a server's Retry-After may park a message
+    yellow_within_days: int = 7            # 亮灯: an open assignment due within this many days is yellow
     # Top-level keys of the config file, not of its [policy] table (the config reads them there).
     send_hour: int = field(default=9, metadata={"toml": (), "toml_top": ("send_hour",)})
     # Notices and the digest go out before this hour (None: any time after send_hour that day).
@@ -432,11 +433,21 @@ class Assignment:
     assigned_at: datetime | None = None
     planned_from: datetime | None = None
     assigned_by: AssignedBy = AssignedBy.PLAN
+    due_extended: date | None = None       # an approved 延期: this unit's due date instead of the task's
+    acknowledged_at: datetime | None = None  # the unit's first 签收
 
     @property
     def started_at(self) -> datetime | None:
         """When the unit got the task (``assigned_at``, else the row's ``created_at``)."""
         return self.assigned_at or self.created_at
+
+    @property
+    def due(self) -> DueDate | None:
+        """This unit's effective due date: the one an approved 延期 gave it, else the task's. Everything
+        that chases or colours an assignment (the planner, 亮灯, the board) reads this, not ``task.due``."""
+        if self.due_extended is not None:
+            return DueDate(self.due_extended, self.due_extended, False)
+        return self.task.due
 
 
 @dataclass(frozen=True)
@@ -612,3 +623,106 @@ class WorkTotals:
     unassigned: int      # current tasks with no unit (待分配)
     assignments: int
     assignments_done: int
+
+
+# --------------------------------------------------------------------------------------------------
+# Closing the loop (issue 11): what units and the office do, and the requests waiting for the office.
+
+class Light(StrEnum):
+    """亮灯: how an assignment stands today (``reminder.lights``)."""
+
+    GREEN = "green"    # on track (or ongoing work without a date)
+    YELLOW = "yellow"  # due within ``policy.yellow_within_days``
+    RED = "red"        # overdue
+    DONE = "done"      # 办结
+
+
+class ActorKind(StrEnum):
+    """Who did something: a unit from its link, an office user logged in, the CLI, the service itself."""
+
+    UNIT = "unit"
+    OFFICE = "office"
+    CLI = "cli"
+    SYSTEM = "system"
+
+
+class ActionKind(StrEnum):
+    """Every kind of thing kept in the 留痕 (the ``actions`` table). Stored as text: add, never rename."""
+
+    ACK = "ack"                        # 签收
+    PROGRESS = "progress"              # 报送进展
+    REQUEST_DONE = "request_done"      # 申请办结
+    REQUEST_EXTEND = "request_extend"  # 申请延期
+    CONFIRM = "confirm"                # the office confirms a 办结 request: the assignment is done
+    RETURN = "return"                  # the office returns a 办结 request, with a reason
+    APPROVE = "approve"                # the office approves a 延期 request: the due date moves
+    REFUSE = "refuse"                  # the office refuses a 延期 request
+    EDIT_DUE = "edit_due"              # the office changed a due date
+    EDIT_UNITS = "edit_units"          # the office changed a task's units
+    IMPORT = "import"                  # a plan was imported
+    RESEND = "resend"                  # a dead message was sent again
+    DONE = "done"                      # marked done directly (`reminder done`)
+    REOPEN = "reopen"                  # opened again (`reminder reopen`)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did it: ``kind`` and a name (the unit, the office user; the CLI's OS user; '' for the system)."""
+
+    kind: ActorKind
+    name: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.name}" if self.name else str(self.kind)
+
+
+@dataclass(frozen=True)
+class Action:
+    """One row of the 留痕: what was done, when, by whom, about what. Never changed once written.
+
+    ``file`` is a stored upload's path relative to ``web.files_dir`` (what ``/files/<path>`` serves);
+    ``old_due``/``new_due`` are set for a 延期 request (``new_due``) and a due date that moved (both);
+    ``request_id`` is, for a decision, the id of the request action it answers.
+    """
+
+    id: int
+    at: datetime
+    actor: Actor
+    kind: ActionKind
+    assignment_id: int | None = None
+    task_id: int | None = None
+    plan_id: int | None = None
+    unit: str = ""
+    message_id: int | None = None
+    note: str = ""
+    file: str | None = None
+    link: str | None = None
+    old_due: date | None = None
+    new_due: date | None = None
+    request_id: int | None = None
+
+
+class RequestKind(StrEnum):
+    DONE = "done"      # 申请办结
+    EXTEND = "extend"  # 申请延期
+
+
+class RequestState(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"    # 办结 confirmed / 延期 approved
+    REFUSED = "refused"      # 办结 returned / 延期 refused
+    WITHDRAWN = "withdrawn"  # the assignment was closed or removed another way before a decision
+
+
+@dataclass(frozen=True)
+class LoopRequest:
+    """A 办结 or 延期 request and what became of it. ``action`` is the unit's request (note, evidence,
+    the date asked for); ``decision`` the office's answer, once given."""
+
+    id: int
+    kind: RequestKind
+    assignment: Assignment
+    action: Action
+    state: RequestState = RequestState.PENDING
+    new_due: date | None = None
+    decision: Action | None = None

@@ -184,8 +184,7 @@ def plan_unit(assignments: Sequence[Assignment], policy: Policy, calendar: Calen
 
 def overdue_notice(assignment: Assignment, day: date, policy: Policy, new: bool = False) -> Notice:
     """The overdue notice of ``assignment`` going out on ``day``: about its effective due date."""
-    task = assignment.task
-    due = task.due
+    due = assignment.due
     tag = due.day.isoformat() if due else "-"
     return Notice(key=f"{day.isoformat()}:a{assignment.id}:{Stage.OVERDUE}:{tag}", assignment=assignment,
                   stage=Stage.OVERDUE, fire_at=_fire_at(day, policy), due=due.day if due else None,
@@ -193,7 +192,7 @@ def overdue_notice(assignment: Assignment, day: date, policy: Policy, new: bool 
 
 
 def _is_overdue(assignment: Assignment, today: date) -> bool:
-    due = assignment.task.due
+    due = assignment.due
     return assignment.status is AssignmentStatus.OPEN and due is not None and due.day < today
 
 
@@ -210,9 +209,7 @@ def _overdue_from(assignment: Assignment, policy: Policy, calendar: Calendar) ->
     if assignment.status is AssignmentStatus.DONE or assignment.task.deadline.kind in (
             DeadlineKind.ONGOING, DeadlineKind.RECURRING):
         return None
-    task = assignment.task
-    finals = [t for t in _targets_for_deadline(task.deadline, task.plan_year, policy, calendar, task.events)
-              if t.nags_when_overdue]
+    finals = [t for t in _assignment_targets(assignment, policy, calendar) if t.nags_when_overdue]
     if not finals:
         return None
     anchor = max(t.due for t in finals)
@@ -319,7 +316,7 @@ def _stages(assignment: Assignment, policy: Policy, calendar: Calendar, now: dat
     if done and kind is not DeadlineKind.RECURRING:
         return []
     stages: list[_Stage] = []
-    for target in _targets_for_deadline(task.deadline, task.plan_year, policy, calendar, task.events):
+    for target in _assignment_targets(assignment, policy, calendar):
         if kind is DeadlineKind.RECURRING and _reported_within(assignment, target):
             continue
         stages.extend(_target_stages(target, assignment, policy, calendar, now))
@@ -368,6 +365,16 @@ def _reported_within(assignment: Assignment, target: _Target) -> bool:
 
 
 # --- targets --------------------------------------------------------------------------------------
+
+def _assignment_targets(assignment: Assignment, policy: Policy, calendar: Calendar) -> list[_Target]:
+    """The dates an assignment is chased for: its task's, or, after an approved 延期, the one new date the
+    office agreed with this unit (the task's earlier steps are then behind it: only the new date counts)."""
+    extended = assignment.due_extended
+    if extended is not None:
+        return [_Target(due=calendar.next_workday(extended), inferred=False, written=extended)]
+    task = assignment.task
+    return _targets_for_deadline(task.deadline, task.plan_year, policy, calendar, task.events)
+
 
 def _targets_for_deadline(deadline: Deadline, plan_year: int, policy: Policy, calendar: Calendar,
                           events: dict[str, date]) -> list[_Target]:

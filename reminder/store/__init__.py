@@ -76,6 +76,14 @@ Tables
 ``locks`` -- named leases such as the single-deliverer lock and each deliverer's claims lease
     (``claims:<holder>``): ``name`` (primary key), ``holder``, ``acquired_at``, ``expires_at``,
     ``renewed_at`` (the holder's clock at its last renewal; a lease renewed in the future is not believed).
+``actions`` -- the 留痕, append-only (triggers refuse UPDATE and DELETE): ``at``, ``actor_kind``
+    (unit|office|cli|system), ``actor``, ``kind`` (``model.ActionKind``), ``assignment_id``, ``task_id``,
+    ``plan_id``, ``unit``, ``message_id``, ``note``, ``file`` (an upload's path in ``web.files_dir``),
+    ``link``, ``old_due``, ``new_due``, ``request_id`` (a decision: the request action it answers).
+``requests`` -- 办结 (done) and 延期 (extend) requests: ``assignment_id``, ``kind``, ``action_id``,
+    ``new_due``, ``state`` (pending|accepted|refused|withdrawn), ``decision_id``, ``created_at``,
+    ``decided_at``; at most one pending of each kind per assignment. ``assignments.due_extended`` is
+    the date an approved 延期 gave the unit, ``assignments.acknowledged_at`` its first 签收.
 
 Modules, by what they hold: :mod:`~reminder.store.schema` (migrations, :func:`open_db`),
 :mod:`~reminder.store.plans` (import and its report), :mod:`~reminder.store.tasks` (tasks, assignments and
@@ -84,7 +92,8 @@ what units report), :mod:`~reminder.store.outbox` (enqueue, claim, mark, retry),
 (unit link generations and office sessions), :mod:`~reminder.store.units` (a task's assignments derived
 from the unit names its plan wrote: aliases, groups, the office's own), :mod:`~reminder.store.ticks` (what a
 pass writes; the preview that writes nothing), :mod:`~reminder.store.timeline` (the latest time seen; a clock
-that went back past it); :mod:`~reminder.store.base`
+that went back past it), :mod:`~reminder.store.actions` (the 留痕 of every action; 签收, 进展, the 办结 and
+延期 requests and the office's decisions); :mod:`~reminder.store.base`
 holds transactions and times. The names below are the public API. Every sqlite3 error they meet leaves as a
 StoreError naming the file and the fix; every write happens in one transaction that takes the write lock up
 front.
@@ -96,6 +105,20 @@ for outside tools. Migrations are append-only: never edit one that has shipped, 
 
 from __future__ import annotations
 
+from reminder.store.actions import (
+    acknowledge,
+    decide,
+    get_request,
+    history,
+    mark_done,
+    pending_requests,
+    record_action,
+    reopen,
+    report_progress,
+    request_done,
+    request_extension,
+    requests_of,
+)
 from reminder.store.base import chunks, db_path, timestamp, transaction
 from reminder.store.due import recompute_due_dates, refresh_due_dates
 from reminder.store.lease import CLOCK_SLACK, Lease, acquire_lock, claims_lock, lock_holder, release_lock
@@ -185,6 +208,7 @@ __all__ = [
     "NoticeBatch",
     "PlanSummary",
     "TaskChange",
+    "acknowledge",
     "acquire_lock",
     "assign_unit",
     "assignments_by_id",
@@ -195,6 +219,7 @@ __all__ = [
     "create_office_session",
     "dated_assignments",
     "db_path",
+    "decide",
     "default_unit_rule",
     "defer_message",
     "drop_old_bodies",
@@ -204,7 +229,9 @@ __all__ = [
     "enqueue",
     "existing_notice_keys",
     "find_assignment",
+    "get_request",
     "get_task",
+    "history",
     "import_plan",
     "import_plans",
     "last_overdue_notices",
@@ -215,6 +242,7 @@ __all__ = [
     "list_tasks",
     "list_tasks_sql",
     "lock_holder",
+    "mark_done",
     "mark_failed",
     "mark_sent",
     "match_plans",
@@ -224,12 +252,14 @@ __all__ = [
     "open_db",
     "open_units",
     "overdue_assignments",
+    "pending_requests",
     "plan_as_of",
     "plan_digest",
     "plan_status",
     "preview",
     "preview_import",
     "recompute_due_dates",
+    "record_action",
     "record_event",
     "record_plan",
     "record_progress",
@@ -237,7 +267,12 @@ __all__ = [
     "refresh_units",
     "release_claims",
     "release_lock",
+    "reopen",
+    "report_progress",
     "reports_of",
+    "request_done",
+    "request_extension",
+    "requests_of",
     "retry_message",
     "revoke_unit_links",
     "schema_version",

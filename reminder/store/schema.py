@@ -319,6 +319,68 @@ def _m0008(db: sqlite_utils.Database) -> None:
     """)
 
 
+@MIGRATIONS(name="0009_loop_actions_and_requests")
+def _m0009(db: sqlite_utils.Database) -> None:
+    """Issue 11, closing the loop: what units and the office do, kept for ever (留痕).
+
+    * ``actions``: append-only (triggers refuse UPDATE and DELETE), one row per thing done: ``at``,
+      ``actor_kind`` (unit|office|cli|system) and ``actor`` (the unit, the office user …), ``kind`` (see
+      ``reminder.model.ActionKind``), what it concerns (``assignment_id``, ``task_id``, ``plan_id``,
+      ``unit``, ``message_id``), ``note``, ``file`` (a stored upload's path) or ``link``, ``old_due`` and
+      ``new_due`` (延期, a changed due date), ``request_id`` (a decision: the request action it answers).
+    * ``requests``: the 办结 and 延期 requests waiting for the office and what became of them: ``kind``
+      (done|extend), ``action_id`` (the request's action), ``new_due``, ``state``
+      (pending|accepted|refused|withdrawn), ``decision_id`` (the deciding action), ``decided_at``. At most one
+      pending request of each kind per assignment.
+    * ``assignments.due_extended``: the due date an approved 延期 gave this unit (NULL: the task's);
+      ``assignments.acknowledged_at``: the unit's first 签收.
+    """
+    _run(db, """
+    ALTER TABLE assignments ADD COLUMN due_extended TEXT CHECK (due_extended IS NULL OR date(due_extended) = due_extended);
+    ALTER TABLE assignments ADD COLUMN acknowledged_at TEXT;
+    CREATE TABLE actions (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor_kind TEXT NOT NULL CHECK (actor_kind IN ('unit', 'office', 'cli', 'system')),
+        actor TEXT NOT NULL DEFAULT '',
+        kind TEXT NOT NULL CHECK (kind <> ''),
+        assignment_id INTEGER REFERENCES assignments (id),
+        task_id INTEGER REFERENCES tasks (id),
+        plan_id INTEGER REFERENCES plans (id),
+        unit TEXT NOT NULL DEFAULT '',
+        message_id INTEGER REFERENCES messages (id),
+        note TEXT NOT NULL DEFAULT '',
+        file TEXT,
+        link TEXT,
+        old_due TEXT CHECK (old_due IS NULL OR date(old_due) = old_due),
+        new_due TEXT CHECK (new_due IS NULL OR date(new_due) = new_due),
+        request_id INTEGER REFERENCES actions (id)
+    );
+    CREATE INDEX actions_assignment ON actions (assignment_id, id) WHERE assignment_id IS NOT NULL;
+    CREATE INDEX actions_unit ON actions (unit, id) WHERE unit <> '';
+    CREATE INDEX actions_task ON actions (task_id, id) WHERE task_id IS NOT NULL;
+    CREATE INDEX actions_plan ON actions (plan_id, id) WHERE plan_id IS NOT NULL;
+    CREATE TABLE requests (
+        id INTEGER PRIMARY KEY,
+        assignment_id INTEGER NOT NULL REFERENCES assignments (id),
+        kind TEXT NOT NULL CHECK (kind IN ('done', 'extend')),
+        action_id INTEGER NOT NULL UNIQUE REFERENCES actions (id),
+        new_due TEXT CHECK (new_due IS NULL OR date(new_due) = new_due),
+        state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'accepted', 'refused', 'withdrawn')),
+        decision_id INTEGER REFERENCES actions (id),
+        created_at TEXT NOT NULL,
+        decided_at TEXT,
+        CHECK ((kind = 'extend') = (new_due IS NOT NULL))
+    );
+    CREATE UNIQUE INDEX requests_one_pending ON requests (assignment_id, kind) WHERE state = 'pending';
+    CREATE INDEX requests_pending ON requests (created_at) WHERE state = 'pending'
+    """)
+    # Triggers hold ';' inside their bodies, so they go one statement each.
+    for verb in ("UPDATE", "DELETE"):
+        db.execute(f"CREATE TRIGGER actions_no_{verb.lower()} BEFORE {verb} ON actions "
+                   f"BEGIN SELECT RAISE(ABORT, 'actions are append-only (留痕)'); END")
+
+
 SCHEMA_VERSION = len(MIGRATIONS._migrations)
 """The schema version this code builds: the number of migrations above."""
 

@@ -49,12 +49,13 @@ def tasks_needing_review(db: sqlite_utils.Database) -> list[TaskRecord]:
 
 
 def dated_assignments(db: sqlite_utils.Database, due_until: date) -> list[Assignment]:
-    """Open assignments of tasks whose effective due date is ``due_until`` or earlier (tasks with one
-    date: fixed, none, relative once its event is recorded)."""
+    """Open assignments whose effective due date is ``due_until`` or earlier (tasks with one date: fixed,
+    none, relative once its event is recorded). An approved 延期 only ever moves a date later, so the
+    task's date selects a superset through its index; the assignment's own date then decides."""
     rows = list(db.query(ASSIGNMENT_ROWS + """
         WHERE t.due <= ? AND a.status = 'open' AND a.removed_at IS NULL AND t.removed_at IS NULL""",
         [due_until.isoformat()]))
-    return assignments_from_rows(db, rows)
+    return [a for a in assignments_from_rows(db, rows) if a.due is not None and a.due.day <= due_until]
 
 
 def years_in_use(db: sqlite_utils.Database) -> set[int]:
@@ -80,7 +81,7 @@ def overdue_assignments(db: sqlite_utils.Database, units: Sequence[str], today: 
     for chunk in chunks(list(units)):
         rows = list(db.query(ASSIGNMENT_ROWS + """
             WHERE a.unit IN (SELECT value FROM json_each(?)) AND a.status = 'open' AND a.removed_at IS NULL
-              AND t.removed_at IS NULL AND t.due < ? ORDER BY a.unit, t.due, a.id""", [to_json(chunk), today.isoformat()]))
+              AND t.removed_at IS NULL AND coalesce(a.due_extended, t.due) < ? ORDER BY a.unit, t.due, a.id""", [to_json(chunk), today.isoformat()]))
         found.extend(assignments_from_rows(db, rows))
     return found
 
@@ -104,9 +105,9 @@ def unit_standings(db: sqlite_utils.Database, today: date) -> list[UnitStanding]
     the longest overdue in days; the most overdue first, then by name."""
     rows = db.query("""
         SELECT a.unit, sum(a.status = 'open') AS open, sum(a.status = 'done') AS done,
-               sum(a.status = 'open' AND coalesce(t.due < :today, 0)) AS overdue,
-               max(CASE WHEN a.status = 'open' AND t.due < :today
-                        THEN julianday(:today) - julianday(t.due) ELSE 0 END) AS longest
+               sum(a.status = 'open' AND coalesce(coalesce(a.due_extended, t.due) < :today, 0)) AS overdue,
+               max(CASE WHEN a.status = 'open' AND coalesce(a.due_extended, t.due) < :today
+                        THEN julianday(:today) - julianday(coalesce(a.due_extended, t.due)) ELSE 0 END) AS longest
         FROM assignments a JOIN tasks t ON t.id = a.task_id
         WHERE a.removed_at IS NULL AND t.removed_at IS NULL
         GROUP BY a.unit""", {"today": today.isoformat()})

@@ -87,7 +87,7 @@ def task_record(row: Mapping, events: Mapping[str, date] | None = None) -> TaskR
 
 
 ASSIGNMENT_COLUMNS = ("a.id, a.task_id, a.unit, a.role, a.status, a.created_at, a.done_at, a.written, a.via_group, "
-                      "a.assigned_at, a.planned_from, a.assigned_by")
+                      "a.assigned_at, a.planned_from, a.assigned_by, a.due_extended, a.acknowledged_at")
 """The columns :func:`assignment_of` reads, from ``assignments a``."""
 
 
@@ -107,6 +107,8 @@ def assignment_of(row: Mapping, task: TaskRecord, last_report_at: str | None = N
         assigned_at=_instant(row["assigned_at"]),
         planned_from=_instant(row["planned_from"]),
         assigned_by=AssignedBy(row["assigned_by"]),
+        due_extended=date.fromisoformat(row["due_extended"]) if row["due_extended"] else None,
+        acknowledged_at=_instant(row["acknowledged_at"]),
     )
 
 
@@ -415,7 +417,7 @@ def plan_status(db: sqlite_utils.Database, plan: str | None = None, today: date 
     rows = list(db.query(f"""
         SELECT p.id AS plan_id, p.title AS plan_title, a.unit,
                sum(a.status = 'open') AS open, sum(a.status = 'done') AS done,
-               sum(a.status = 'open' AND t.due < :today) AS overdue,
+               sum(a.status = 'open' AND coalesce(a.due_extended, t.due) < :today) AS overdue,
                (SELECT max(g.at) FROM progress g JOIN assignments b ON b.id = g.assignment_id
                 JOIN tasks u ON u.id = b.task_id WHERE b.unit = a.unit AND u.plan_id = p.id) AS last_report_at,
                (SELECT g.id FROM progress g JOIN assignments b ON b.id = g.assignment_id
