@@ -13,8 +13,10 @@ import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from click.testing import CliRunner
 
-from tests.websupport import PASSWORD, PLAN, USER, screenshot, serve_site
+from reminder.cli import cli
+from tests.websupport import ENV, PASSWORD, PLAN, USER, screenshot, serve_site
 
 TITLE = "某县2021年政务公开工作任务分工"
 # The same plan, corrected: task 2's deadline moved, task 4 gone, task 5 new with a deadline that gives no
@@ -176,3 +178,124 @@ def test_import_forms_need_the_login_and_the_csrf_token(office_site, page):
                                      form={"csrf_token": token, "token": staged, "digest": "x"})
         assert response.status == 400 and "找不到待导入的文件" in response.text()
     assert stored(site) == before
+
+
+# --- the board, a task's edits, the exports ----------------------------------------------------
+
+@pytest.fixture
+def fresh_site(tmp_path):
+    """A site with only the plan of tests/websupport.py imported, for tests that count."""
+    served, server = serve_site(tmp_path / "site")
+    yield served
+    server.stop()
+
+def test_the_board_shows_lights_counts_and_ranking_and_filters_without_javascript(fresh_site, browser):
+    site = fresh_site
+    context = browser.new_context(viewport={"width": 390, "height": 844}, java_script_enabled=False,
+                                  locale="zh-CN")
+    page = context.new_page()
+    try:
+        site.clock.advance(days=130)   # 2021-10-09: task 2 (due 09-30) is red; task 1 (11-01) not yet yellow
+        log_in(page, site)
+        page.goto(f"{site.url}/board?plan=1")
+        board = page.locator("section.plan-board").first
+        counts = board.locator("ul.counts").inner_text()
+        assert "逾期 1" in counts and "共 5 项分工" in counts
+        red = board.locator("td.cell.light.red")
+        assert red.count() == 1 and red.inner_text() == "逾期 9天"
+        first = board.locator("table.rank tbody tr").first.inner_text()
+        assert "县民政局" in first and "9天" in first and "0%（0/1）" in first
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, "counts and ranking fit a phone"
+        screenshot(page, "board-phone")
+        page.select_option("select[name=status]", "red")
+        page.click("form.filters button")
+        assert "status=red" in page.url
+        grid = page.locator("table.board").first.inner_text()
+        assert "县民政局" in grid and "县财政局" not in grid
+        page.goto(f"{site.url}/board?plan=1&unit=县财政局")
+        grid = page.locator("table.board").first.inner_text()
+        assert "县财政局" in grid and "县民政局" not in grid
+        page.goto(f"{site.url}/board?plan=1&status=<script>&unit=<b>x</b>")
+        assert "没有符合筛选条件的任务" in page.inner_text("main") and page.locator("main b").count() == 0
+    finally:
+        context.close()
+
+
+def test_an_edited_due_date_has_its_reason_in_the_history_and_survives_a_reimport(fresh_site, page):
+    site = fresh_site
+    log_in(page, site)
+    page.goto(f"{site.url}/task/1-1")
+    page.fill("form.edit-due input[name=due]", "2021-12-15")
+    page.fill("form.edit-due input[name=reason]", "市里通知延后<i>统一</i>")
+    page.click("form.edit-due button[type=submit]:not([name])")
+    history = page.inner_text("section.history")
+    assert "修改截止日期" in history and "2021-11-01 → 2021-12-15" in history and "市里通知延后<i>统一</i>" in history
+    assert page.locator("section.history i").count() == 0
+    assert "2021年12月15日" in page.inner_text("main")
+    # Units: give the task to another unit, with a reason; the history keeps it.
+    page.fill("form.edit-units input[name=unit]", "县统计局")
+    page.fill("form.edit-units input[name=reason]", "需统计数据配合")
+    page.click("form.edit-units button:not([name])")
+    assert "县统计局" in page.inner_text("ul.shares") and "增加：县统计局。理由：需统计数据配合" in page.inner_text(
+        "section.history")
+    # A form without its reason changes nothing.
+    response = page.request.post(f"{site.url}/task/1-1/due", form={
+        "csrf_token": page.input_value("form.edit-due input[name=csrf_token]"), "due": "2022-01-01", "reason": " "})
+    assert response.status == 400
+    # Without the CSRF token: refused.
+    assert page.request.post(f"{site.url}/task/1-1/due", form={"due": "2022-01-01", "reason": "x"}).status == 400
+    # The unit's page and the store follow the office's date; a re-import of the plan keeps it.
+    with sqlite3.connect(site.db_path) as db:
+        assert db.execute("SELECT due FROM tasks WHERE plan_id = 1 AND number = '1'").fetchone() == ("2021-12-15",)
+    page.goto(site.link("县财政局"))
+    assert "2021年12月15日" in page.inner_text("main")
+    reimported = CliRunner().invoke(cli, ["--config", str(site.config_path), "import", str(site.folder / "plan.txt")],
+                                    env=ENV)
+    assert reimported.exit_code == 0, reimported.output
+    with sqlite3.connect(site.db_path) as db:
+        assert db.execute("SELECT due FROM tasks WHERE plan_id = 1 AND number = '1'").fetchone() == ("2021-12-15",)
+        assert db.execute("SELECT count(*) FROM assignments WHERE task_id = 1 AND removed_at IS NULL").fetchone() == (2,)
+
+
+def test_the_ledger_downloads_and_reads_back_with_the_stores_figures(fresh_site, page, tmp_path):
+    import openpyxl
+
+    from reminder import store
+    from reminder.ledger import HEADERS
+
+    site = fresh_site
+    log_in(page, site)
+    with sqlite3.connect(site.db_path) as db:
+        db.execute("UPDATE assignments SET status = 'done', done_at = '2021-05-31T02:00:00.000000+00:00' "
+                   "WHERE unit = '县审计局'")
+    page.goto(f"{site.url}/board?plan=1")
+    with page.expect_download() as download:
+        page.click("text=下载台账（.xlsx）")
+    path = tmp_path / "ledger.xlsx"
+    download.value.save_as(path)
+    assert download.value.suggested_filename.endswith(".xlsx")
+    sheet = openpyxl.load_workbook(path).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == HEADERS
+    db = store.open_db(site.db_path)
+    try:
+        expected = store.current_assignments(db, [1])
+    finally:
+        db.close()
+    assert [(r[1], r[6]) for r in rows[1:]] == [(a.task.number, a.unit) for a in expected]
+    by_key = {(r[1], r[6]): dict(zip(HEADERS, r)) for r in rows[1:]}
+    for a in expected:
+        row = by_key[(a.task.number, a.unit)]
+        assert row["计划"] == a.task.plan_title and row["工作任务"] == a.task.text
+        assert row["完成时限（原文）"] == a.task.deadline.text
+        due = row["截止日期"].date() if row["截止日期"] else None
+        assert due == (a.due.day if a.due else None)
+        assert row["状态"] == ("已办结" if a.status == "done" else "未办结")
+    audit = by_key[("3", "县审计局")]
+    assert audit["亮灯"] == "已办结" and audit["办结日期"].date().isoformat() == "2021-05-31"
+    assert by_key[("2", "县民政局")]["亮灯"] == "正常" and by_key[("2", "县民政局")]["逾期天数"] == 0
+    # The downloads are behind the login.
+    assert page.context.request.get(f"{site.url}/export/ledger.xlsx").ok
+    page.context.clear_cookies()
+    response = page.request.get(f"{site.url}/export/ledger.xlsx", max_redirects=0)
+    assert response.status == 302

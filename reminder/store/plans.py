@@ -351,6 +351,8 @@ def _sync_tasks(db: sqlite_utils.Database, plan_id: int, rows: list[_TaskRow], r
             task_id = old["id"]
             if old["removed_at"] is not None:
                 diff.added.append(row.number)
+            if old["due_office"] is not None:  # the office's date stands, whatever the plan now says
+                row = replace(row, due=old["due"], due_written=old["due_written"], inferred=old["inferred"])
             _update_task(db, old, row, when, diff)
         changes = sync_task_units(db, task_id, assignees(row.units, rule), units.get(task_id, []), rule, when)
         diff.units(row.number, changes)

@@ -23,7 +23,7 @@ import sqlite_utils
 
 from reminder import store
 from reminder.directory import Directory
-from reminder.model import DeadlineKind, DueRule, Plan, Task
+from reminder.model import ActionKind, Actor, DeadlineKind, DueRule, Plan, Task
 from reminder.store.plans import ImportReport
 from reminder.web.files import PLAN_TYPES, clean_name, extension, save_upload
 
@@ -133,9 +133,16 @@ class PlanChanged(Exception):
 
 
 def confirm(db: sqlite_utils.Database, staged: StagedPlan, digest: str, now: datetime, due_dates: DueRule,
-            directory: Directory, plan_year: int | None = None) -> tuple[Plan, ImportReport]:
-    """Import the staged plan, if it is still the one previewed (same ``digest``)."""
+            directory: Directory, actor: Actor, plan_year: int | None = None) -> tuple[Plan, ImportReport]:
+    """Import the staged plan, if it is still the one previewed (same ``digest``), and keep in the 留痕
+    who imported what from where, in the same transaction."""
     plan = read_staged(staged, plan_year)
     if not secrets.compare_digest(store.plan_digest(plan), digest):
         raise PlanChanged
-    return plan, store.import_plan(db, plan, now, due_dates=due_dates, units=directory)
+    with store.transaction(db, f"import {staged.source}"):
+        report = store.import_plan(db, plan, now, due_dates=due_dates, units=directory)
+        store.record_action(db, ActionKind.IMPORT, actor, now, plan_id=report.plan_id, link=staged.source,
+                            file=f"{STAGING}/{staged.token}/{staged.path.name}",
+                            note=f"{report.status}: +{len(report.tasks_added)} -{len(report.tasks_removed)} "
+                                 f"~{len(report.tasks_changed)} tasks")
+    return plan, report
