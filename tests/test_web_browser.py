@@ -44,7 +44,7 @@ def test_a_unit_sees_its_own_open_tasks_and_no_other_units(site, page):
     assert "<b>加粗</b><script>" in body
     assert page.locator("main b").count() == 0 and page.title() != "pwned"
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the page must fit a phone's width"
-    screenshot(page, "unit-page-phone")
+    screenshot(page, "unit-page-phone", for_readme=True)
 
     page.goto(site.link("县民政局"))
     body = page.inner_text("main")

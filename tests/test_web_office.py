@@ -206,7 +206,7 @@ def test_the_board_shows_lights_counts_and_ranking_and_filters_without_javascrip
         first = board.locator("table.rank tbody tr").first.inner_text()
         assert "县民政局" in first and "9天" in first and "0%（0/1）" in first
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, "counts and ranking fit a phone"
-        screenshot(page, "board-phone")
+        screenshot(page, "board-phone", for_readme=True)
         page.select_option("select[name=status]", "red")
         page.click("form.filters button")
         assert "status=red" in page.url

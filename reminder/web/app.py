@@ -390,7 +390,7 @@ def _board_sample(task: TaskRecord) -> dict[str, Any]:
     plans = build_board([Assignment(id=1, task=task, unit="县财政局")], date(2021, 6, 1), 7)
     summary = PlanSummary(1, "计划", 2021, None, "plan.docx", "", clock.now(), clock.now(), 1, 1)
     return {"plans": plans, "chosen": BoardFilter(), "plan_choices": [summary], "unit_choices": ["县财政局"],
-            "today": date(2021, 6, 1)}
+            "today": date(2021, 6, 1), "show_grid": True}
 
 
 def packaged_files_check() -> None:

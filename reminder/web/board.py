@@ -77,6 +77,7 @@ class PlanBoard:
     rows: tuple[BoardRow, ...]
     counts: dict[Light, int]
     ranking: tuple[UnitRank, ...]
+    tasks: int     # tasks with a cell the filter shows
 
     @property
     def total(self) -> int:
@@ -92,8 +93,9 @@ class _PlanParts:
 
 
 def build_board(assignments: Iterable[Assignment], today: date, yellow_within_days: int,
-                chosen: BoardFilter = BoardFilter()) -> list[PlanBoard]:
-    """The board of ``assignments`` (already narrowed to the chosen plan and unit) on ``today``."""
+                chosen: BoardFilter = BoardFilter(), with_grid: bool = True) -> list[PlanBoard]:
+    """The board of ``assignments`` (already narrowed to the chosen plan and unit) on ``today``;
+    ``with_grid`` False leaves the units × tasks grids empty (``PlanBoard.tasks`` still counts them)."""
     plans: dict[int, _PlanParts] = {}
     for a in assignments:
         task = a.task
@@ -104,18 +106,19 @@ def build_board(assignments: Iterable[Assignment], today: date, yellow_within_da
         parts.cells[(task.id, a.unit)] = Cell(a.id, assignment_light(a, today, yellow_within_days),
                                               days_overdue(due, AssignmentStatus.OPEN, today)
                                               if a.status is AssignmentStatus.OPEN else 0)
-    return [_plan_board(plan_id, parts, chosen.status) for plan_id, parts in plans.items()]
+    return [_plan_board(plan_id, parts, chosen.status, with_grid) for plan_id, parts in plans.items()]
 
 
-def _plan_board(plan_id: int, parts: _PlanParts, status: Light | None) -> PlanBoard:
+def _plan_board(plan_id: int, parts: _PlanParts, status: Light | None, with_grid: bool) -> PlanBoard:
     counts = dict.fromkeys(LIGHT_ORDER, 0)
     for cell in parts.cells.values():
         counts[cell.light] += 1
     shown = {key: cell for key, cell in parts.cells.items() if status is None or cell.light is status}
-    units = tuple(u for u in parts.units if any((t, u) in shown for t in parts.tasks))
+    with_units, with_tasks = {u for _, u in shown}, {t for t, _ in shown}
+    units = tuple(u for u in parts.units if u in with_units)
     rows = tuple(BoardRow(task, tuple(shown.get((task.id, u)) for u in units))
-                 for task in parts.tasks.values() if any((task.id, u) in shown for u in units))
-    return PlanBoard(plan_id, parts.title, units, rows, counts, rank_units(parts.cells.items()))
+                 for task in parts.tasks.values() if task.id in with_tasks) if with_grid else ()
+    return PlanBoard(plan_id, parts.title, units, rows, counts, rank_units(parts.cells.items()), len(with_tasks))
 
 
 def rank_units(cells: Iterable[tuple[tuple[int, str], Cell]]) -> tuple[UnitRank, ...]:

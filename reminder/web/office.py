@@ -201,5 +201,9 @@ def board_page():
     units = sorted({a.unit for a in found})
     if chosen.unit is not None:
         found = [a for a in found if a.unit == chosen.unit]
-    boards = build_board(found, today(), state().config.policy.yellow_within_days, chosen)
-    return page("board.html", plans=boards, chosen=chosen, plan_choices=plans, unit_choices=units, today=today())
+    # The grid of every plan at once would be tens of thousands of cells: one plan's, or one unit's.
+    show_grid = (chosen.plan is not None or chosen.unit is not None
+                 or len({a.task.ref.plan_id for a in found}) <= 1)
+    boards = build_board(found, today(), state().config.policy.yellow_within_days, chosen, show_grid)
+    return page("board.html", plans=boards, chosen=chosen, plan_choices=plans, unit_choices=units, today=today(),
+                show_grid=show_grid)
