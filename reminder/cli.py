@@ -198,7 +198,7 @@ def import_(ctx, files, plan_year, as_json, now_text):
                                  units=config.directory)
     calendar = config.working_calendar()
     for plan, report in zip(plans, reports):
-        unknown = _unknown_units(plan, config.directory)
+        unknown = config.directory.unknown_units(plan)
         uncovered = calendar.uncovered(_plan_years(plan))
         if as_json:
             _print_json({**report.as_dict(), "warnings": list(plan.warnings),
@@ -269,22 +269,6 @@ def _describe_change(change) -> str:
         else:
             parts.append(f"{name} changed")
     return f"task {change.number}: " + "; ".join(parts)
-
-
-def _unknown_units(plan, directory) -> dict[str, list[str]]:
-    """Units the plan names that the config's directory does not know: {unit: [task numbers]}.
-
-    Empty when the config has no directory at all (nothing to compare with). Such units are still
-    imported; they are reported so that a typo or a new unit is fixed, not silently unroutable.
-    """
-    if not len(directory):
-        return {}
-    unknown: dict[str, list[str]] = {}
-    for task in plan.tasks:
-        for unit in task.units:
-            if directory.lookup(unit) is None:
-                unknown.setdefault(unit, []).append(task.number)
-    return unknown
 
 
 class _plain:
@@ -1037,3 +1021,46 @@ def hash_password():
 
 def main() -> None:
     cli(prog_name="reminder")
+
+
+@cli.group()
+def export():
+    """Exports for the office: the 台账 (.xlsx) and the annual report's 落实情况 paragraph."""
+
+
+def _ledger(ctx, plan_ref):
+    from reminder import store
+    from reminder.ledger import ledger_rows
+
+    config = _config(ctx)
+    db = _db(ctx)
+    plans = store.match_plans(db, plan_ref) if plan_ref else None
+    if plans == []:
+        raise click.ClickException(f"no plan matches '{plan_ref}'; `reminder tasks` shows the imported plans")
+    today = _now(ctx, None).astimezone(config.zone).date()
+    return ledger_rows(db, today, config.zone, config.policy.yellow_within_days, plans), today
+
+
+@export.command("ledger")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@click.option("--plan", "plan_ref", help="Only this plan (id or part of its title).")
+@click.pass_context
+def export_ledger(ctx, file, plan_ref):
+    """Write the 台账 to FILE (.xlsx): one row per task × unit, as of today."""
+    from reminder.ledger import write_xlsx
+
+    rows, today = _ledger(ctx, plan_ref)
+    write_xlsx(rows, file, today)
+    click.echo(f"{len(rows)} rows written to {file}")
+
+
+@export.command("summary")
+@click.option("--plan", "plan_ref", help="Only this plan (id or part of its title).")
+@click.pass_context
+def export_summary(ctx, plan_ref):
+    """Print the 落实情况 paragraph of each plan, as of today, for the annual report."""
+    from reminder.ledger import summaries
+
+    rows, today = _ledger(ctx, plan_ref)
+    for _, text in summaries(rows, today):
+        click.echo(text)

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from reminder.model import Resolution, Secret
+from reminder.model import Plan, Resolution, Secret
 
 WEBHOOK_TIMEOUT = 10.0
 """Seconds a webhook request may take in all, from connecting to the last byte of the answer, unless its
@@ -236,6 +236,21 @@ class Directory:
         """The names of the groups that list ``name`` (a unit's name) among their members, nested ones too."""
         return tuple(unit.name for unit in self.units
                      if unit.members and any(m.name == name for m in self.resolve(unit.name) or ()))
+
+    def unknown_units(self, plan: Plan) -> dict[str, list[str]]:
+        """Units ``plan`` names that this directory does not know: {unit as written: [task numbers]}.
+
+        Empty when the directory is empty (nothing to compare with). Such units are still imported;
+        they are reported so that a typo or a new unit is fixed, not silently unroutable.
+        """
+        if not self.units:
+            return {}
+        unknown: dict[str, list[str]] = {}
+        for task in plan.tasks:
+            for unit in task.units:
+                if self.lookup(unit) is None:
+                    unknown.setdefault(unit, []).append(task.number)
+        return unknown
 
     def __iter__(self) -> Iterator[UnitConfig]:
         return iter(self.units)

@@ -33,3 +33,12 @@ def assignment_light(assignment: Assignment, today: date, yellow_within_days: in
 
 LIGHT_LABELS = {Light.GREEN: "正常", Light.YELLOW: "临期", Light.RED: "逾期", Light.DONE: "已办结"}
 """What each colour says in words, for people who cannot tell the colours apart."""
+
+
+def days_overdue(due: date | None, status: AssignmentStatus, today: date, done_on: date | None = None) -> int:
+    """Calendar days past the effective due date: of open work as of ``today``; of finished work, how
+    late it was on the day it was finished (``done_on``); 0 when on time or without a single date."""
+    if due is None:
+        return 0
+    until = today if status is AssignmentStatus.OPEN else done_on
+    return max(0, (until - due).days) if until is not None else 0

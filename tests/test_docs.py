@@ -34,8 +34,9 @@ def commands(group: click.Group = cli, prefix: str = "reminder") -> list[tuple[s
 def test_the_command_walk_finds_every_command():
     names = [path for path, _ in commands()]
     assert "reminder tick" in names and "reminder units import" in names and "reminder calendar" in names
-    assert len(names) == 26  # backup, serve, link and hash-password came with deployment and the web app;
-    # assign and config check with one identity per unit (issue 9); ack, requests, decide, history with the loop
+    assert len(names) == 28  # backup, serve, link and hash-password came with deployment and the web app;
+    # assign and config check with one identity per unit (issue 9); ack, requests, decide, history with the
+    # loop, export ledger and export summary with the office views (issue 11)
 
 
 @pytest.mark.parametrize(("path", "command"), commands(), ids=[p for p, _ in commands()])

@@ -129,6 +129,7 @@ COMMANDS_READING_THE_CONFIG = [
     ("reopen", "1", "--unit", "县财政局"), ("assign", "1", "--unit", "县审计局"), ("event", "1", "--date", "2021-07-01"),
     ("status",), ("calendar",), ("backup", "backups"), ("link", "县财政局"), ("config", "check"), ("run",),
     ("serve",), ("ack", "1", "--unit", "县财政局"), ("requests",), ("decide", "1", "--accept"), ("history",),
+    ("export", "ledger", "ledger.xlsx"), ("export", "summary"),
 ]
 
 
@@ -148,7 +149,7 @@ def test_the_command_list_covers_every_command_that_reads_the_config():
 
     without_config = {"reminder deadline", "reminder parse", "reminder hash-password", "reminder units import"}
     listed = {"reminder " + " ".join(a for a in args if not a.startswith("-") and a not in ("1", "plan.txt",
-              "县财政局", "县审计局", "x", "backups", "2021-07-01")) for args in COMMANDS_READING_THE_CONFIG}
+              "县财政局", "县审计局", "x", "backups", "2021-07-01", "ledger.xlsx")) for args in COMMANDS_READING_THE_CONFIG}
     assert {path for path, _ in commands(cli_group())} - without_config == listed
 
 

@@ -31,7 +31,8 @@ TABLES = ("plans", "tasks", "assignments", "progress", "events", "notices", "mes
 MIGRATIONS = ["0001_plans_tasks_assignments", "0002_events_notices_outbox_locks",
               "0003_route_ids_message_links_outcomes", "0004_effective_due_dates", "0005_retention_and_time_ordered_notice_keys",
               "0006_web_unit_links_and_office_sessions", "0007_unit_identity_and_reports",
-              "0008_unknown_outcomes_and_lease_renewals", "0009_loop_actions_and_requests"]
+              "0008_unknown_outcomes_and_lease_renewals", "0009_loop_actions_and_requests",
+              "0010_office_due_dates_and_board_indexes"]
 
 
 def task(number, due=date(2021, 9, 30), units=("区财政局",), leads=(), text=None, kind=None, inferred_year=False):

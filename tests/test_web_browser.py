@@ -44,7 +44,7 @@ def test_a_unit_sees_its_own_open_tasks_and_no_other_units(site, page):
     assert "<b>加粗</b><script>" in body
     assert page.locator("main b").count() == 0 and page.title() != "pwned"
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the page must fit a phone's width"
-    screenshot(page, "unit-page-phone")
+    screenshot(page, "unit-page-phone", for_readme=True)
 
     page.goto(site.link("县民政局"))
     body = page.inner_text("main")
@@ -130,7 +130,7 @@ def test_office_login_board_and_logout(site, page, browser):
     assert "某县2021年政务公开工作任务分工" in board
     for unit in ("县财政局", "县民政局", "县审计局", "县政务服务数据管理局"):
         assert unit in board
-    assert page.locator("td.cell.open").count() == 5   # five assignments, all open
+    assert page.locator("td.cell.light.green").count() == 5   # five assignments, all open and on track
     assert "2021-11-01" in board and "2021-10-30" not in board  # the working-day due date, as on the unit page
     cookies = {c["name"]: c for c in page.context.cookies()}
     session = cookies["reminder_session"]

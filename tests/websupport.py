@@ -32,6 +32,7 @@ USER, PASSWORD = "gwgk", "right-horse-battery-Zw2"
 OTHER_USER, OTHER_PASSWORD = "wang", "another-long-password-Zw3"
 LOGIN_ATTEMPTS = 3
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+DOCS = Path(__file__).resolve().parents[1] / "docs"      # the README shows the screenshots saved here
 
 # 县财政局 has tasks 1 and 3 (3 shared with 县审计局); 县民政局 has task 2 only. Task 1's text is
 # hostile: it must show as text, never as markup.
@@ -188,8 +189,12 @@ def page(browser):
     context.close()
 
 
-def screenshot(page, name: str) -> Path:
+def screenshot(page, name: str, for_readme: bool = False) -> Path:
+    """Save a full-page screenshot to tests/screenshots/ (and to docs/, committed, when the README shows it)."""
     SCREENSHOTS.mkdir(exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
+    if for_readme:
+        DOCS.mkdir(exist_ok=True)
+        (DOCS / f"{name}.png").write_bytes(path.read_bytes())
     return path

@@ -121,6 +121,7 @@ from reminder.store.actions import (
 )
 from reminder.store.base import chunks, db_path, timestamp, transaction
 from reminder.store.due import recompute_due_dates, refresh_due_dates
+from reminder.store.edits import edit_task_units, set_task_due
 from reminder.store.lease import CLOCK_SLACK, Lease, acquire_lock, claims_lock, lock_holder, release_lock
 from reminder.store.outbox import (
     NoticeBatch,
@@ -146,6 +147,7 @@ from reminder.store.plans import (
     list_plans,
     match_plans,
     plan_digest,
+    preview_import,
 )
 from reminder.store.schema import (
     BUSY_TIMEOUT_S,
@@ -169,6 +171,7 @@ from reminder.store.tasks import (
     DUE_ASSIGNMENTS_SQL,
     LOOK_NOW,
     assignments_by_id,
+    current_assignments,
     due_by_unit,
     find_assignment,
     get_task,
@@ -216,6 +219,7 @@ __all__ = [
     "claim_messages",
     "claims_lock",
     "create_office_session",
+    "current_assignments",
     "dated_assignments",
     "db_path",
     "decide",
@@ -223,6 +227,7 @@ __all__ = [
     "defer_message",
     "drop_old_bodies",
     "due_by_unit",
+    "edit_task_units",
     "end_claims",
     "end_office_session",
     "enqueue",
@@ -256,6 +261,7 @@ __all__ = [
     "plan_digest",
     "plan_status",
     "preview",
+    "preview_import",
     "recompute_due_dates",
     "record_action",
     "record_event",
@@ -274,6 +280,7 @@ __all__ = [
     "retry_message",
     "revoke_unit_links",
     "schema_version",
+    "set_task_due",
     "tasks_needing_review",
     "timestamp",
     "transaction",

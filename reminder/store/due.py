@@ -55,8 +55,10 @@ def recompute_due_dates(db: sqlite_utils.Database, due_dates: DueRule, task_ids:
 
 def _recompute(db: sqlite_utils.Database, due_dates: DueRule, task_ids: Sequence[int] | None,
                now: datetime | None) -> int:
-    where, params = ("", []) if task_ids is None else (
-        "WHERE t.id IN (SELECT value FROM json_each(?))", [f"[{','.join(str(int(i)) for i in task_ids)}]"])
+    """Recompute the computed due dates; a task whose date the office set (``due_office``) keeps it."""
+    where, params = ("WHERE t.due_office IS NULL", []) if task_ids is None else (
+        "WHERE t.due_office IS NULL AND t.id IN (SELECT value FROM json_each(?))",
+        [f"[{','.join(str(int(i)) for i in task_ids)}]"])
     rows = db.execute(f"SELECT t.id, t.deadline, t.due, t.due_written, t.inferred, p.plan_year "
                       f"FROM tasks t JOIN plans p ON p.id = t.plan_id {where}", params).fetchall()
     events = events_of(db, [r[0] for r in rows])

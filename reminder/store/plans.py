@@ -244,6 +244,28 @@ def import_plans(db: sqlite_utils.Database, plans: Sequence[Plan], now: datetime
         return [import_plan(db, plan, now, due_dates, units) for plan in plans]
 
 
+class _Rollback(Exception):
+    """Raised inside a preview's transaction so that everything it wrote is rolled back."""
+
+
+def preview_import(db: sqlite_utils.Database, plan: Plan, now: datetime,
+                   due_dates: DueRule | None = None, units: UnitRule | None = None) -> ImportReport:
+    """What :func:`import_plan` would report for ``plan`` now, with nothing stored.
+
+    The import itself runs, inside a transaction that is then rolled back, so the preview can never
+    differ from the import by a second implementation drifting away from the first. For a plan not
+    stored yet, ``plan_id`` is the id it would get.
+    """
+    found: list[ImportReport] = []
+    try:
+        with transaction(db, f"preview the import of {plan.title!r}"):
+            found.append(import_plan(db, plan, now, due_dates, units))
+            raise _Rollback
+    except _Rollback:
+        pass
+    return found[0]
+
+
 def _with_events(db: sqlite_utils.Database, plan_id: int | None, plan_year: int, rows: list[_TaskRow],
                  due_dates: DueRule) -> list[_TaskRow]:
     """Relative deadlines of tasks already stored keep counting from their recorded events."""
@@ -329,6 +351,8 @@ def _sync_tasks(db: sqlite_utils.Database, plan_id: int, rows: list[_TaskRow], r
             task_id = old["id"]
             if old["removed_at"] is not None:
                 diff.added.append(row.number)
+            if old["due_office"] is not None:  # the office's date stands, whatever the plan now says
+                row = replace(row, due=old["due"], due_written=old["due_written"], inferred=old["inferred"])
             _update_task(db, old, row, when, diff)
         changes = sync_task_units(db, task_id, assignees(row.units, rule), units.get(task_id, []), rule, when)
         diff.units(row.number, changes)

@@ -381,6 +381,18 @@ def _m0009(db: sqlite_utils.Database) -> None:
                    f"BEGIN SELECT RAISE(ABORT, 'actions are append-only (留痕)'); END")
 
 
+@MIGRATIONS(name="0010_office_due_dates_and_board_indexes")
+def _m0010(db: sqlite_utils.Database) -> None:
+    """Issue 11, the office's views: a due date the office set for a task (``tasks.due_office``; NULL:
+    the plan's, computed by the due rule) wins over the computed one in ``tasks.due`` until it is
+    cleared, through re-imports and rule changes alike; the board's and the 台账's read of a plan's
+    current tasks in order is an index range."""
+    _run(db, """
+    ALTER TABLE tasks ADD COLUMN due_office TEXT CHECK (due_office IS NULL OR date(due_office) = due_office);
+    CREATE INDEX tasks_plan_current ON tasks (plan_id, number) WHERE removed_at IS NULL
+    """)
+
+
 SCHEMA_VERSION = len(MIGRATIONS._migrations)
 """The schema version this code builds: the number of migrations above."""
 

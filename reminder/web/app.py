@@ -40,7 +40,6 @@ from reminder.model import (
     Deadline,
     DeadlineKind,
     DueDate,
-    TaskListing,
     TaskRecord,
     TaskRef,
 )
@@ -124,6 +123,10 @@ def create_app(config: Config, db_path: str | Path, now: Callable[[], datetime] 
     from reminder.web.loop import install_loop
 
     install_loop(app)   # the unit's page and answers, the office's queue and history
+
+    from reminder.web import office
+
+    office.install(app)
     return app
 
 
@@ -173,7 +176,7 @@ def _install_guards(app: Flask) -> None:
     @app.context_processor
     def globals_for_templates():
         return {"csrf_field": CSRF_FIELD, "csrf_token": lambda: state().csrf.token_for(_binding()),
-                "office": state().config.office, "user": g.get("user")}
+                "office": state().config.office, "user": g.get("user"), "zone": state().config.zone}
 
     @app.after_request
     def harden(response: Response) -> Response:
@@ -282,7 +285,9 @@ def _install_office_pages(app: Flask) -> None:
     @app.get("/board")
     @login_required
     def board():
-        return page("board.html", plans=board_plans())
+        from reminder.web.office import board_page
+
+        return board_page()
 
     @app.route("/files", methods=["GET", "POST"])
     @login_required
@@ -333,38 +338,24 @@ def _upload(upload) -> tuple[str, stored_files.StoredFile | None]:
         return str(refused), None
 
 
-@dataclass(frozen=True)
-class BoardPlan:
-    """One plan on the board: its units as columns, its tasks as rows, each cell a status or None."""
-
-    title: str
-    units: list[str]
-    rows: list[tuple[TaskRecord, date | None, list[str | None]]]   # (task, working-day due, status per unit)
-
-
-def board_plans() -> list[BoardPlan]:
-    """Tasks × units per plan, from ``store.list_tasks``."""
-    by_plan: dict[int, list[TaskListing]] = {}
-    for listing in store.list_tasks(db()):
-        by_plan.setdefault(listing.task.ref.plan_id, []).append(listing)
-    plans = []
-    for listings in by_plan.values():
-        units = list(dict.fromkeys(a.unit for listing in listings for a in listing.assignments))
-        cells = []
-        for listing in listings:
-            status = {a.unit: str(a.status) for a in listing.assignments}
-            due = listing.task.due.day if listing.task.due else None
-            cells.append((listing.task, due, [status.get(unit) for unit in units]))
-        plans.append(BoardPlan(listings[0].task.plan_title, units, cells))
-    return plans
-
-
 # ---------------------------------------------------------------------------------------------
 # Packaging check (CI runs it from an installed wheel, outside the checkout).
 
 TEMPLATES = ("base.html", "error.html", "link_error.html", "unit.html", "login.html", "board.html", "files.html",
-             "queue.html", "history.html", "_actions.html")
+             "queue.html", "history.html", "_actions.html",
+             "import.html", "import_preview.html", "import_done.html", "task.html", "summary.html")
 STATIC = ("app.css", "loop.css")
+
+
+def _board_sample(task: TaskRecord) -> dict[str, Any]:
+    from reminder.model import Assignment
+    from reminder.store.plans import PlanSummary
+    from reminder.web.board import BoardFilter, build_board
+
+    plans = build_board([Assignment(id=1, task=task, unit="县财政局")], date(2021, 6, 1), 7)
+    summary = PlanSummary(1, "计划", 2021, None, "plan.docx", "", clock.now(), clock.now(), 1, 1)
+    return {"plans": plans, "chosen": BoardFilter(), "plan_choices": [summary], "unit_choices": ["县财政局"],
+            "today": date(2021, 6, 1), "show_grid": True}
 
 
 def packaged_files_check() -> None:
@@ -394,7 +385,7 @@ def packaged_files_check() -> None:
                           "types": "pdf", "today": date(2021, 6, 1)},
             "history.html": {"unit": "", "actions": []},
             "login.html": {"name": "", "problem": "p", "next": ""},
-            "board.html": {"plans": [BoardPlan("计划", ["县财政局"], [(task, date(2021, 12, 31), ["open"])])]},
+            "board.html": _board_sample(task),
             "files.html": {"files": [], "problem": "", "saved": None, "limit": 20, "types": "pdf"},
         }
         with app.test_request_context("/", headers={"Cookie": f"{SESSION_COOKIE}=check"}):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import secrets
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -27,6 +28,10 @@ SIGNATURES: dict[str, tuple[bytes, ...]] = {
     "txt": (),  # checked as text instead
 }
 ALLOWED_TYPES = tuple(SIGNATURES)
+PLAN_TYPES: dict[str, tuple[bytes, ...]] = {
+    ext: SIGNATURES[ext] for ext in ("docx", "doc", "wps", "xlsx", "xls", "et", "pdf", "txt")
+} | {"html": (), "htm": ()}
+"""What a plan may be uploaded as: the formats ``reminder.readers`` reads (web pages saved as files too)."""
 CHUNK = 64 * 1024
 MAX_NAME_CHARS = 100
 _UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
@@ -57,18 +62,20 @@ def clean_name(name: str) -> str:
     return base
 
 
-def save_upload(folder: Path, filename: str, stream: BinaryIO, max_bytes: int) -> StoredFile:
-    """Store one uploaded file after checking its type and size; raises UploadRefused."""
+def save_upload(folder: Path, filename: str, stream: BinaryIO, max_bytes: int,
+                types: Mapping[str, tuple[bytes, ...]] = SIGNATURES) -> StoredFile:
+    """Store one uploaded file after checking its type (one of ``types``: extension -> the content's
+    possible first bytes, empty for text) and size; raises UploadRefused."""
     name = clean_name(filename or "")
     ext = extension(name)
-    if ext not in SIGNATURES:
-        raise UploadRefused(f"不支持的文件类型“.{ext or '无扩展名'}”。可上传：{'、'.join(ALLOWED_TYPES)}。")
+    if ext not in types:
+        raise UploadRefused(f"不支持的文件类型“.{ext or '无扩展名'}”。可上传：{'、'.join(types)}。")
     target_dir = folder / secrets.token_hex(8)
     target_dir.mkdir(parents=True, mode=0o700)
     target = target_dir / name
     try:
         size = _copy_limited(stream, target, max_bytes)
-        _check_content(target, ext)
+        _check_content(target, types[ext], ext)
     except BaseException:
         shutil.rmtree(target_dir, ignore_errors=True)
         raise
@@ -88,14 +95,13 @@ def _copy_limited(stream: BinaryIO, target: Path, max_bytes: int) -> int:
     return size
 
 
-def _check_content(path: Path, ext: str) -> None:
+def _check_content(path: Path, signatures: tuple[bytes, ...], ext: str) -> None:
     with open(path, "rb") as f:
         head = f.read(CHUNK)
-    signatures = SIGNATURES[ext]
     if signatures and not head.startswith(signatures):
         raise UploadRefused(f"文件内容与扩展名“.{ext}”不符，未保存。")
     if not signatures and (b"\x00" in head or not _is_text(head)):
-        raise UploadRefused("“.txt”文件须是文本（UTF-8 或 GBK 编码）。")
+        raise UploadRefused(f"“.{ext}”文件须是文本（UTF-8 或 GBK 编码）。")
 
 
 def _is_text(head: bytes) -> bool:
