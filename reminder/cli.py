@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sys
 from datetime import UTC, date, datetime
 
 import click
 
 from reminder import __version__
+from reminder.deadline_types import SANE_YEARS, year_is_sane
 from reminder.errors import ReminderError
-from reminder.model import SANE_YEARS, year_is_sane
 
 YEAR_RANGE = click.IntRange(*SANE_YEARS)
 """--plan-year: a year outside it is a typo, refused before it reaches a date computation."""
@@ -63,6 +62,8 @@ def _check_year(year: int, value, option: str) -> None:
 def _holder(kind: str) -> str:
     """This process's holder id for claims and leases: never shared with another process, so one
     process never takes over another's claims while that one is alive."""
+    import socket
+
     return f"{kind}:{socket.gethostname()}:{os.getpid()}"
 
 

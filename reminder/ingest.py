@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import Enum
 from functools import lru_cache
@@ -220,6 +220,7 @@ class _Line:
 
     cells: tuple[_Text, ...]
     line: int
+    continued: bool = False  # the first row of a table going on from the previous page (``Row.continued``)
 
     @property
     def filled(self) -> list[_Text]:
@@ -491,6 +492,7 @@ class _Group:
     roles: tuple[Role, ...]
     written: tuple[_Text, ...] = ()  # the row's cells as they came, when placed by content
     fit: float = 0.0                 # how well they fit where they were placed
+    continued: bool = False          # first below a page break: may be the rest of the row above
 
 
 @dataclass
@@ -517,11 +519,19 @@ def _records(groups: Iterable[_Group]) -> list[_Record]:
     right of what the record holds; a number, a numbered line or a column already filled starts the
     next one. Requirement text may run over several lines until the record's units or deadline come."""
     records: list[_Record] = []
+    rests: dict[int, tuple[_Text, _Text]] = {}  # column: (the rest of a broken cell, the cell made whole)
     for group in groups:
         cells = {column: cell for column, cell in group.cells.items() if cell}
         if not cells:
             continue
         current = records[-1] if records else None
+        if rests:  # a merged cell broken by a page gives its rest to the rows it spans below: the whole of it
+            held = current.cells if group.continued and current is not None else None
+            cells = _made_whole(cells, rests, held)
+            group = replace(group, cells=_made_whole(group.cells, rests, held))
+        if group.continued and current is not None and _rest_of_broken_row(cells, current):
+            rests.update(_join_broken_row(current, cells))
+            continue
         if not (group.complete or current is None or current.complete or current.roles != group.roles):
             continued = _continuation(group, cells, current)
             cells = continued if continued is not None else {}
@@ -540,6 +550,61 @@ def _records(groups: Iterable[_Group]) -> list[_Record]:
 
 
 CONTINUE_MARGIN = 1.0  # a row continues a record when its cells fit the columns after it nearly as well
+SENTENCE_END = "。；;！!？?：:"
+
+
+def _rest_of_broken_row(cells: dict[int, _Text], current: _Record) -> bool:
+    """Is the first row below a page break the rest of the row above it (Word breaks a long row across
+    pages, leaving the cells that had ended empty)? Not when it has a number or a numbered text, as a
+    new row has; yes when the row above had one. Where rows carry no numbers, a row with requirement
+    text of its own is a new row unless the text above stopped mid-sentence or the row brings none of
+    units and deadline."""
+    role = current.role
+
+    def numbered(row: dict[int, _Text]) -> bool:
+        return any(role(c) is Role.NUMBER or (role(c) is Role.TEXT and _numbered(cell.folded)) for c, cell in row.items())
+
+    if not cells or numbered(cells):
+        return False
+    if numbered(current.cells):
+        return True
+    texts = [c for c in cells if role(c) is Role.TEXT]
+    if not texts:
+        return True
+    above = [current.cells[c] for c in texts if c in current.cells]
+    details = any(role(c) in (Role.LEAD, Role.UNITS, Role.DEADLINE) for c in cells)
+    return not details or any(not cell.folded.endswith(tuple(SENTENCE_END)) for cell in above)
+
+
+def _made_whole(cells: dict[int, _Text], rests: dict[int, tuple[_Text, _Text]],
+                held: dict[int, _Text] | None = None) -> dict[int, _Text]:
+    """Cells that repeat the rest of a broken merged cell, as the whole cell. Below the next page break
+    (``held``: what the record above holds) only where the record above was made whole the same way:
+    the merged cell goes on over that break too, while another cell's rest is new text to join."""
+    def whole(column: int, cell: _Text) -> _Text:
+        if column not in rests or cell != rests[column][0]:
+            return cell
+        if held is not None and held.get(column) != rests[column][1]:
+            return cell
+        return rests[column][1]
+    return {column: whole(column, cell) for column, cell in cells.items()}
+
+
+def _join_broken_row(record: _Record, cells: dict[int, _Text]) -> dict[int, tuple[_Text, _Text]]:
+    """Each cell's rest joins its start directly (the page broke a line, not a paragraph), unless the
+    start ended a sentence or the rest opens a numbered line or a heading. Returns, per column, the
+    rest and the whole cell it made."""
+    joined = {}
+    for column, cell in cells.items():
+        start = record.cells.get(column)
+        if not start or start == cell:  # (the same text: a merged cell going on, given to every slot)
+            record.cells[column] = cell
+            continue
+        ends_sentence = start.folded.endswith(tuple(SENTENCE_END))
+        opens_line = _numbered(cell.folded) or _section_level(cell.folded) is not None
+        record.cells[column] = _join([start, cell], "\n" if ends_sentence or opens_line else "")
+        joined[column] = (cell, record.cells[column])
+    return joined
 
 
 def _continuation(group: _Group, cells: dict[int, _Text], current: _Record) -> dict[int, _Text] | None:
@@ -584,42 +649,52 @@ def _table_groups(lines: list[_Line], header: _Header) -> Iterator[_Group]:
     a later header (Word repeats it on every page, or a second table starts) switches the columns."""
     index = header.end
     columns = _columns(header, _rows_until_next_header(lines, header.end))
+    continued = False  # a page break above a repeated header: the row after the header goes on from it
     while index < len(lines):
         line = lines[index]
+        continued = continued or line.continued
         if _label_row(line):
             again = _header_at(lines, index)
             if again is not None:
                 if again.labels != header.labels:
                     header = again
                     columns = _columns(header, _rows_until_next_header(lines, header.end))
+                    continued = False
                 index = again.end
                 continue
             if len(line.filled) >= 2 or len(line.cells) == 1:
                 index += 1  # a repeated header label
                 continue
-        if columns.width == len(line.cells):
-            by_position = {columns.offset + i: cell for i, cell in enumerate(line.cells)}
-            if all(_FIT[_kind(cell.folded)][columns.roles[c]] >= 0 for c, cell in by_position.items() if cell):
-                yield _Group(line.line, by_position, True, columns.roles)  # every cell fits where it stands
-                index += 1
-                continue
-        written = list(line.cells)
-        fit, placed = _place(written, columns.roles)
-        trimmed = list(written)
-        while trimmed and not trimmed[-1]:
-            trimmed.pop()  # empty cells padding the row's end, unless they stand in unit columns
-        if len(trimmed) < len(written):
-            trimmed_fit, trimmed_placed = _place(trimmed, columns.roles)
-            if trimmed_fit > fit + _RIGHTWARD * len(columns.roles) * len(written):
-                written, fit, placed = trimmed, trimmed_fit, trimmed_placed
-        if columns.width == len(line.cells):
-            by_position = {columns.offset + i: cell for i, cell in enumerate(line.cells)}
-            if _fit(by_position, columns.roles) + MISFIT_MARGIN >= fit:
-                yield _Group(line.line, by_position, True, columns.roles)
-                index += 1
-                continue
-        yield _Group(line.line, placed, False, columns.roles, written=tuple(written), fit=fit)
+        if continued and columns.width == len(line.cells):  # the rest of a row: its cells stay in their columns
+            yield _Group(line.line, {columns.offset + i: cell for i, cell in enumerate(line.cells)}, True,
+                         columns.roles, continued=True)
+        else:
+            yield replace(_table_row_group(line, columns), continued=continued)
+        continued = False
         index += 1
+
+
+def _table_row_group(line: _Line, columns: _Columns) -> _Group:
+    """One row of a table placed into its columns: by position when it has the header's width and its
+    cells fit there, else by content."""
+    if columns.width == len(line.cells):
+        by_position = {columns.offset + i: cell for i, cell in enumerate(line.cells)}
+        if all(_FIT[_kind(cell.folded)][columns.roles[c]] >= 0 for c, cell in by_position.items() if cell):
+            return _Group(line.line, by_position, True, columns.roles)  # every cell fits where it stands
+    written = list(line.cells)
+    fit, placed = _place(written, columns.roles)
+    trimmed = list(written)
+    while trimmed and not trimmed[-1]:
+        trimmed.pop()  # empty cells padding the row's end, unless they stand in unit columns
+    if len(trimmed) < len(written):
+        trimmed_fit, trimmed_placed = _place(trimmed, columns.roles)
+        if trimmed_fit > fit + _RIGHTWARD * len(columns.roles) * len(written):
+            written, fit, placed = trimmed, trimmed_fit, trimmed_placed
+    if columns.width == len(line.cells):
+        by_position = {columns.offset + i: cell for i, cell in enumerate(line.cells)}
+        if _fit(by_position, columns.roles) + MISFIT_MARGIN >= fit:
+            return _Group(line.line, by_position, True, columns.roles)
+    return _Group(line.line, placed, False, columns.roles, written=tuple(written), fit=fit)
 
 
 MISFIT_MARGIN = 4.0  # a full row is read by position unless its cells fit other columns far better
@@ -1160,7 +1235,7 @@ def _prepare(rows: Iterable[Row]) -> list[_Line]:
             continue
         if len(cells) > 1 and len(filled) == 1 and cells.count(next(iter(filled))) > 1:
             cells = (next(iter(filled)),)
-        lines.append(_Line(cells=cells, line=row.line))
+        lines.append(_Line(cells=cells, line=row.line, continued=row.continued))
     return lines
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 TITLE = "某县2021年政务公开工作任务分工方案"
 LABELS = {"number": "序号", "section": "类别", "text": "具体要求", "lead": "牵头单位", "units": "责任单位",
           "deadline": "完成时限"}
-GRID_FORMATS = ("docx", "xlsx", "xls", "html", "pdf", "pipe", "tabs")
+GRID_FORMATS = ("docx", "xlsx", "xls", "html", "pdf", "pdf-pages", "pdf-pages-bare", "pdf-unruled", "pipe", "tabs")
 STREAM_FORMATS = ("pipe-alone", "pipe-trailing")
 PARAGRAPH_FORMATS = ("unit-lines", "parentheses")
 FORMATS = GRID_FORMATS + STREAM_FORMATS + PARAGRAPH_FORMATS
@@ -88,11 +88,12 @@ def grid(spec: PlanSpec) -> tuple[list[str], list[list[str]], list[list[bool]]]:
 
 def render(spec: PlanSpec, fmt: str, folder: Path) -> Path:
     """Write ``spec`` as a document of format ``fmt`` into ``folder``; return its path."""
-    writer = {"docx": _docx, "xlsx": _xlsx, "xls": _xls, "html": _html, "pdf": _pdf, "pipe": _pipe,
+    writer = {"docx": _docx, "xlsx": _xlsx, "xls": _xls, "html": _html, "pdf": _pdf, "pdf-pages": _pdf_pages,
+              "pdf-pages-bare": _pdf_pages_bare, "pdf-unruled": _pdf_unruled, "pipe": _pipe,
               "tabs": _tabs, "pipe-alone": _pipe_alone, "pipe-trailing": _pipe_trailing,
               "unit-lines": _unit_lines, "parentheses": _parentheses}[fmt]
     suffix = {"pipe": "txt", "tabs": "txt", "pipe-alone": "txt", "pipe-trailing": "txt", "unit-lines": "txt",
-              "parentheses": "txt"}.get(fmt, fmt)
+              "parentheses": "txt", "pdf-pages": "pdf", "pdf-pages-bare": "pdf", "pdf-unruled": "pdf"}.get(fmt, fmt)
     path = folder / f"plan-{fmt}.{suffix}"
     data = writer(spec)
     path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
@@ -228,6 +229,151 @@ def _pdf(spec: PlanSpec) -> bytes:
     buffer = io.BytesIO()
     title = ParagraphStyle("title", parent=style, fontSize=14, leading=20)
     SimpleDocTemplate(buffer, pagesize=A4).build([Paragraph(spec.written(TITLE), title), table])
+    return buffer.getvalue()
+
+
+PDF_WIDTHS = {"number": 30, "section": 80, "text": 190, "lead": 70, "units": 80, "deadline": 70}
+NARROW_WIDTHS = {"number": 30, "section": 60, "text": 110, "lead": 50, "units": 60, "deadline": 50}  # cells wrap
+
+
+def _pdf_pages(spec: PlanSpec) -> bytes:
+    """Short pages, so rows break across them as Word prints them; the header repeated on each page."""
+    header, rows, merged = grid(spec)
+    return drawn_pdf(header, rows, merged, widths=[NARROW_WIDTHS[c] for c in spec.grid_columns],
+                     title=spec.written(TITLE), body_lines=5, repeat_header=True)
+
+
+def _pdf_pages_bare(spec: PlanSpec) -> bytes:
+    """Rows broken across short pages, the header only on the first page."""
+    header, rows, merged = grid(spec)
+    return drawn_pdf(header, rows, merged, widths=[NARROW_WIDTHS[c] for c in spec.grid_columns],
+                     title=spec.written(TITLE), body_lines=7, repeat_header=False)
+
+
+def _pdf_unruled(spec: PlanSpec) -> bytes:
+    """A table laid out in columns by position only, without a single rule."""
+    header, rows, merged = grid(spec)
+    return drawn_pdf(header, rows, merged, widths=[PDF_WIDTHS[c] for c in spec.grid_columns],
+                     title=spec.written(TITLE), ruled=False)
+
+
+FONT, FONT_SIZE, LEADING, PADDING = "STSong-Light", 9.0, 12.0, 4.0
+
+
+def _wrap(text: str, width: float) -> list[str]:
+    """Text broken into lines that fit ``width`` points, as a word processor breaks CJK text."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    lines: list[str] = []
+    for paragraph in text.split("\n") if text else []:
+        line = ""
+        for char in paragraph:
+            if line and stringWidth(line + char, FONT, FONT_SIZE) > width:
+                lines.append(line)
+                line = ""
+            line += char
+        lines.append(line)
+    return lines
+
+
+def drawn_pdf(header: list[str], rows: list[list[str]], merged: list[list[bool]] | None = None, *,
+              widths: list[float], title: str = "", ruled: bool = True, body_lines: int | None = None,
+              repeat_header: bool = True, page_numbers: bool = True, row_padding: float = PADDING) -> bytes:
+    """A table drawn line by line on a canvas: rules where ``ruled`` (none between the slots of a merged
+    cell), a row that does not fit the page broken across it with the rest of every cell on the next page
+    (empty cells there), ``body_lines`` text lines per page (None: pages as tall as A4), page numbers;
+    ``row_padding`` above and below each row's text (0: rows spaced like the lines inside them)."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    merged = merged or [[False] * len(header) for _ in rows]
+    margin, left = 50.0, 50.0
+    xs = [left]
+    for width in widths:
+        xs.append(xs[-1] + width)
+    header_height = LEADING + 2 * row_padding
+    height = A4[1] if body_lines is None else 2 * margin + 30 + header_height + body_lines * LEADING + 2 * PADDING
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=(A4[0], height))
+    page = 1
+
+    def draw_lines(cells: list[list[str]], top: float) -> None:
+        for c, lines in enumerate(cells):
+            for k, text in enumerate(lines):
+                pdf.setFont(FONT, FONT_SIZE)
+                pdf.drawString(xs[c] + PADDING, top - row_padding - FONT_SIZE - k * LEADING, text)
+
+    def rules(tops: list[float], bottom: float, joined: list[list[bool]]) -> None:
+        """Rules of one page's part of the table: ``tops`` of its rows, ``joined``[r][c] when row r's
+        cell c continues a merge from the row above on this page (no rule between them)."""
+        if not ruled:
+            return
+        pdf.setLineWidth(0.5)
+        for x in xs:
+            pdf.line(x, tops[0], x, bottom)
+        pdf.line(xs[0], tops[0], xs[-1], tops[0])
+        pdf.line(xs[0], bottom, xs[-1], bottom)
+        for r, top in enumerate(tops[1:], start=1):
+            for c in range(len(widths)):
+                if not joined[r][c]:
+                    pdf.line(xs[c], top, xs[c + 1], top)
+
+    def finish_page() -> None:
+        nonlocal page
+        if page_numbers:
+            pdf.setFont(FONT, FONT_SIZE)
+            pdf.drawCentredString(A4[0] / 2, margin / 2, f"- {page} -")
+        pdf.showPage()
+        page += 1
+
+    y = height - margin
+    if title:
+        pdf.setFont(FONT, 14)
+        pdf.drawCentredString(A4[0] / 2, y - 14, title)
+        y -= 30
+
+    def start_table(first: bool) -> tuple[list[float], list[list[bool]]]:
+        nonlocal y
+        if first or repeat_header:
+            draw_lines([[label] for label in header], y)
+            y -= header_height
+            return [y + header_height], [[False] * len(header)]
+        return [], []
+
+    def wrapped(r: int) -> list[list[str]]:
+        return [_wrap("" if merged[r][c] else value, widths[c] - 2 * PADDING) for c, value in enumerate(rows[r])]
+
+    tops, joined = start_table(True)
+    first_page_header = True
+    r, pending = 0, wrapped(0) if rows else []
+    continuing = False  # the row's first part is on an earlier page
+    while r < len(rows):
+        need = max((len(lines) for lines in pending), default=0)
+        room = int((y - margin - 2 * row_padding) // LEADING)
+        if room > 0:
+            tops.append(y)
+            below_row = len(tops) > 1 + (first_page_header or repeat_header)  # a data row above, not the header
+            joined.append([merged[r][c] and not continuing and below_row for c in range(len(header))])
+            draw_lines([lines[:room] for lines in pending], y)
+            y -= min(need, room) * LEADING + 2 * row_padding
+        if room <= 0 or need > room:  # the row breaks: the rest of every cell goes on the next page
+            pending = [lines[max(room, 0):] for lines in pending]
+            continuing = continuing or room > 0
+            rules(tops, y, joined)
+            finish_page()
+            y = height - margin
+            tops, joined = start_table(False)
+            first_page_header = False
+            continue
+        r, continuing = r + 1, False
+        if r < len(rows):
+            pending = wrapped(r)
+    rules(tops, y, joined)
+    finish_page()
+    pdf.save()
     return buffer.getvalue()
 
 

@@ -105,6 +105,9 @@ class Row:
 
     cells: tuple[str, ...]  # cell texts; paragraphs inside one cell joined with "\n"; outer whitespace stripped
     line: int  # 1-based: the line in a text or HTML file, the row in a sheet, the block index in a .docx
+    # The first row of a table that goes on from the previous page (PDF): it may be the rest of the row
+    # above, broken by the page. Whether it is (no number of its own …) is the ingest's call.
+    continued: bool = False
 
 
 @dataclass(frozen=True)
