@@ -420,17 +420,12 @@ def tick(ctx, now_text, dry_run, as_json):
     if as_json:
         _print_json(report.as_dict())
         return
-    if report.waiting_until is not None:
-        click.echo(f"{now:%Y-%m-%d %H:%M} is outside the sending window (working days from {config.send_hour}:00"
-                   + (f" to {config.policy.send_until_hour}:00" if config.policy.send_until_hour else "")
-                   + f"); nothing goes out until {report.waiting_until:%Y-%m-%d %H:%M}")
-        return
-    click.echo(f"checked {report.checked} assignments: {report.notices} new notices, {report.messages} messages"
-               + (" (dry run: nothing written or sent)" if dry_run else ""))
+    from reminder.present import CHANNEL_NAMES, tick_line
+
+    click.echo(tick_line(report, now, config, dry_run))
     for preview in report.preview:
-        click.echo(f"  -> {preview.unit} via {preview.route.channel} ({preview.route.destination}): {preview.subject}")
-    if report.delivered:
-        click.echo("delivered: " + ", ".join(f"{k} {v}" for k, v in report.delivered.as_dict().items()))
+        click.echo(f"  → {preview.unit}（{CHANNEL_NAMES.get(preview.route.channel, preview.route.channel)} "
+                   f"{preview.route.destination}）：{preview.subject}")
     for unit in report.unroutable:
         click.echo(f"warning: no contact for {unit}; add it to [[units]] or set fallback_channel", err=True)
 
@@ -458,8 +453,10 @@ def digest(ctx, now_text, dry_run, as_json):
         click.echo(f"not sent: {now:%Y-%m-%d %H:%M} is outside the sending window; the digest goes out on working "
                    f"days in it (next: {summary.waiting_until:%Y-%m-%d %H:%M}); --dry-run shows it now")
     else:
-        delivered = summary.delivered.as_dict() if summary.delivered else {}
-        click.echo(f"{summary.subject} -> {summary.routes} route(s); delivered: {delivered}")
+        from reminder.present import delivery_summary
+
+        sent = delivery_summary(summary.delivered, config, "汇总") or "没有发出（已发送过，或没有发往办公室的渠道）"
+        click.echo(f"{now.astimezone(config.zone):%Y-%m-%d %H:%M} {summary.subject}：{sent}")
 
 
 def _recover_clock(db, config, now) -> None:
@@ -478,20 +475,18 @@ def _recover_clock(db, config, now) -> None:
 @click.option("--lease-seconds", type=click.IntRange(1, 86400 * 3),
               help="How long the deliverer lease lasts unless renewed (a standby takes over after it); "
                    "default: three ticks, at least 30.")
-@click.option("-v", "--verbose", is_flag=True, help="Log every tick.")
+@click.option("-v", "--verbose", is_flag=True, help="Log every tick, also those that sent nothing (without it, a "
+                                                   "tick logs one line when it sent or failed something).")
 @click.pass_context
 def run(ctx, tick_seconds, lease_seconds, verbose):
     """Run as a service: tick now (catching up), then on schedule; digest daily. Stop with SIGTERM.
 
     With a [web] section in the config it also serves the web app (see `reminder serve`)."""
-    import logging
-
     from reminder.daemon import Daemon
+    from reminder.present import setup_logging
 
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     config = _config(ctx)
+    setup_logging(config.zone, verbose)
     path = ctx.obj["db_path"] or config.database
     _db(ctx).close()  # fail fast (exit 1) on a database that cannot be opened
     web = _start_web(config, path) if config.web else None
@@ -517,6 +512,27 @@ def notices(ctx, status, as_json):
     for r in rows:
         click.echo(f"{r['id']:>6}  {r['status']:<7}  {r['attempts']}  {r['channel']:<8}  {r['unit'][:16]:<16}  "
                    f"{r['stage']:<10}  tasks {','.join(r['tasks'])[:30]}" + (f"  ({r['last_error'][:60]})" if r['last_error'] else ""))
+
+
+@cli.command()
+@click.argument("message_id", type=int)
+@click.pass_context
+def show(ctx, message_id):
+    """Print message MESSAGE_ID (an id `reminder notices` shows) as the unit reads it: subject, where it
+    goes, and its text."""
+    from reminder import store
+    from reminder.present import CHANNEL_NAMES, local_time
+
+    message = store.get_message(_db(ctx), message_id)
+    zone = _config(ctx).zone
+    channel = CHANNEL_NAMES.get(message.route.channel, message.route.channel)
+    click.echo(f"主题：{message.subject}")
+    click.echo(f"发往：{message.unit}（{channel} {message.route.destination}）")
+    click.echo(f"状态：{message.status}，生成 {local_time(message.created_at, zone)}"
+               + (f"，发出 {local_time(message.sent_at, zone)}" if message.sent_at else ""))
+    click.echo("")
+    click.echo(message.text if message.text is not None
+               else "（正文已按 retention_days 删除，只保留主题和发送记录）")
 
 
 def _message_json(listing) -> dict:
@@ -837,12 +853,13 @@ def _start_web(config, db_path, host=None, port=None):
 @click.pass_context
 def serve(ctx, host, port):
     """Serve the web app alone (units' pages, the office's board) until SIGTERM or Ctrl-C."""
-    import logging
     import signal
     import threading
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from reminder.present import setup_logging
+
     config = _config(ctx)
+    setup_logging(config.zone)
     path = ctx.obj["db_path"] or config.database
     _db(ctx).close()  # fail fast (exit 1) on a database that cannot be opened
     server = _start_web(config, path, host, port)
