@@ -320,14 +320,19 @@ def tasks(ctx, unit, due_before, kind, plan_ref, as_json):
         reports = store.reports_of(db, [a.id for listing in listings for a in listing.assignments])
         _print_json([_task_json(listing, reports) for listing in listings])
         return
+    from reminder.present import KIND_NAMES, table
+
+    rows = []
     for listing in listings:
         task = listing.task
         due = task.due.day.isoformat() if task.due else "-"
         if task.due and task.due.inferred:
-            due += " (inferred)"
-        units = "、".join(a.unit for a in listing.assignments)
-        click.echo(f"{task.ref!s:>5}  {task.number:>4}  {task.deadline.kind!s:<9}  {due:<22}  "
-                   f"{units[:40]}  {task.text[:30]}")
+            due += "（推定）"
+        rows.append([str(task.ref), KIND_NAMES.get(str(task.deadline.kind), str(task.deadline.kind)), due,
+                     "、".join(a.unit for a in listing.assignments) or "待分配", task.text])
+    if listings:
+        for line in table(["登记号", "时限类型", "到期日", "责任单位", "任务内容"], rows, widths={3: 30, 4: 40}):
+            click.echo(line)
     if not listings:
         click.echo("no tasks match", err=True)
     years = {t.task.plan_year for t in listings} | {t.task.due.day.year for t in listings if t.task.due}
@@ -505,13 +510,25 @@ def notices(ctx, status, as_json):
     """List messages in the outbox (newest first) with the tasks they carry."""
     from reminder import store
 
-    rows = [_message_json(listing) for listing in store.list_messages(_db(ctx), status=status)]
+    listings = store.list_messages(_db(ctx), status=status)
+    rows = [_message_json(listing) for listing in listings]
     if as_json:
         _print_json(rows)
         return
-    for r in rows:
-        click.echo(f"{r['id']:>6}  {r['status']:<7}  {r['attempts']}  {r['channel']:<8}  {r['unit'][:16]:<16}  "
-                   f"{r['stage']:<10}  tasks {','.join(r['tasks'])[:30]}" + (f"  ({r['last_error'][:60]})" if r['last_error'] else ""))
+    from reminder.present import CHANNEL_NAMES, STAGE_NAMES, STATUS_NAMES, local_time, table
+
+    zone = _config(ctx).zone
+    cells = [[listing.message.id, STATUS_NAMES.get(r["status"], r["status"]), r["attempts"],
+              CHANNEL_NAMES.get(r["channel"], r["channel"]), r["unit"],
+              "、".join(STAGE_NAMES.get(stage, stage) for stage in r["stage"].split(",")), ",".join(r["tasks"]) or "-",
+              local_time(listing.message.created_at, zone), local_time(listing.message.sent_at, zone),
+              r["last_error"] or ""] for listing, r in zip(listings, rows)]
+    if cells:
+        for line in table(["编号", "状态", "次数", "渠道", "单位", "阶段", "任务", "生成时间", "发出时间", "错误"], cells,
+                          right=(0, 2), widths={4: 16, 6: 20, 9: 60}):
+            click.echo(line)
+    else:
+        click.echo("no messages" + (f" with status {status}" if status else ""), err=True)
 
 
 @cli.command()
@@ -701,14 +718,19 @@ def status(ctx, plan_ref, as_json):
                       "last_note": ({"task": str(r.last_note.ref), **_report_json(r.last_note)}
                                     if r.last_note else None)} for r in rows])
         return
-    current = None
-    for r in rows:
-        if r.plan_id != current:
-            current = r.plan_id
-            click.echo(f"plan {r.plan_id}: {r.plan_title}")
-        note = f"  {r.last_note.ref}: {r.last_note.note[:30]}" if r.last_note else ""
-        click.echo(f"  {r.unit[:24]:<24}  open {r.open:>3}  done {r.done:>3}  overdue {r.overdue:>3}  "
-                   f"last report {_time(r.last_report_at) or '-'}{note}")
+    from reminder.present import local_time, table
+
+    zone = _config(ctx).zone
+    for plan_id in dict.fromkeys(r.plan_id for r in rows):
+        of_plan = [r for r in rows if r.plan_id == plan_id]
+        click.echo(f"计划 {plan_id}：{of_plan[0].plan_title}")
+        cells = [[r.unit, r.open, r.done, r.overdue, local_time(r.last_report_at, zone),
+                  f"{r.last_note.ref}：{r.last_note.note}" if r.last_note else "-"] for r in of_plan]
+        for line in table(["单位", "未完成", "已完成", "逾期", "最近报送", "最近说明"], cells, right=(1, 2, 3),
+                          widths={0: 24, 5: 40}):
+            click.echo("  " + line)
+    if not rows:
+        click.echo("no plans imported yet (`reminder import FILE`)", err=True)
 
 
 @cli.command("calendar")

@@ -78,7 +78,7 @@ def test_tasks_marks_inferred_dates(db_path, tmp_path):
                     "| 1 | 任务甲。 | 县财政局 | 按要求 |\n", encoding="utf-8")
     assert invoke("--db", str(db_path), "import", str(plan)).exit_code == 0
     text = invoke("--db", str(db_path), "tasks").output
-    assert "2021-12-31 (inferred)" in text
+    assert "2021-12-31（推定）" in text
 
 
 def _bad_files(tmp_path):

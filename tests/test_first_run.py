@@ -164,3 +164,66 @@ def test_a_standby_says_so_once_and_again_when_it_takes_over(service):
     assert sum("; standing by" in line for line in output.splitlines()) == 1, output
     assert output.count("taking over delivery") == 1, output
     assert output.index("; standing by") < output.index("taking over delivery")
+
+
+# --- tables a clerk can read ------------------------------------------------------------------------
+
+def columns_start_at_the_same_display_column(lines: list[str], marker_per_line: list[str]) -> bool:
+    from reminder.present import display_width
+
+    starts = {display_width(line[:line.index(marker)]) for line, marker in zip(lines, marker_per_line)}
+    return len(starts) == 1
+
+
+def test_display_width_counts_chinese_as_two_columns():
+    from reminder.present import display_width, fit, table
+
+    assert display_width("县财政局") == 8 and display_width("a（1）") == 6 and display_width("é") == 1
+    assert fit("对重大政策开展多形式解读", 9) == "对重大政…" and display_width(fit("对重大政策开展多形式解读", 9)) == 9
+    lines = table(["单位", "n"], [["县财政局", 1], ["各乡镇（街道）", 12]], right=(1,))
+    assert lines == ["单位             n", "--------------  --", "县财政局         1", "各乡镇（街道）  12"]
+
+
+def test_tasks_is_an_aligned_table_with_a_header(imported):
+    lines = invoke(imported, "tasks").stdout.splitlines()
+    assert lines[0].split() == ["登记号", "时限类型", "到期日", "责任单位", "任务内容"]
+    assert set(lines[1]) == {"-", " "}
+    body = lines[2:]
+    assert len(body) == 8
+    dates = [re.search(r"  (\d{4}-\d\d-\d\d|-)[ （]", line).group(0) for line in body]
+    assert columns_start_at_the_same_display_column(body, dates)
+    units = [line.split()[3] for line in body]
+    assert columns_start_at_the_same_display_column(body, units)  # after dates with and without （推定）
+    assert any("2026-12-31（推定）" in line for line in body)
+
+
+def test_notices_and_status_are_tables_in_local_time(imported):
+    invoke(imported, "tick", "--now", "2026-03-02")
+    invoke(imported, "progress", "1-4", "--unit", "县政府办公室", "--note", "已通报第一季度解读情况", "--on", "2026-03-02")
+    notices = invoke(imported, "notices").stdout.splitlines()
+    assert notices[0].split() == ["编号", "状态", "次数", "渠道", "单位", "阶段", "任务", "生成时间", "发出时间", "错误"]
+    assert all("2026-03-02 09:00" in line and "已发送" in line for line in notices[2:])  # 01:00 UTC, shown at +08:00
+    assert columns_start_at_the_same_display_column(notices[2:], ["即将到期"] * len(notices[2:]))
+    assert "+00:00" not in "\n".join(notices)
+
+
+
+def test_status_has_an_overdue_column_and_local_times(tmp_path):
+    config = write_config(tmp_path)
+    plan = tmp_path / "plan.txt"
+    plan.write_text("某县2021年政务公开任务分工\n| 序号 | 具体任务 | 责任单位 | 完成时限 |\n"
+                    "| 1 | 任务甲。 | 县财政局、各乡镇（街道） | 2021年9月30日前 |\n"
+                    "| 2 | 任务乙。 | 县财政局 | 持续推进 |\n", encoding="utf-8")
+    invoke(config, "import", str(plan), "--now", "2021-06-01T08:00")
+    invoke(config, "progress", "1-2", "--unit", "县财政局", "--note", "已通报第一季度解读情况", "--on", "2021-07-02")
+    lines = invoke(config, "status").stdout.splitlines()
+    assert lines[0] == "计划 1：某县2021年政务公开任务分工"
+    assert lines[1].split() == ["单位", "未完成", "已完成", "逾期", "最近报送", "最近说明"]
+    finance = next(line for line in lines if line.strip().startswith("县财政局"))
+    assert finance.split()[1:4] == ["2", "0", "1"]  # 1-1 was due 2021-09-30: overdue; 1-2 is ongoing
+    assert "2021-07-02 12:00" in finance and "1-2：已通报第一季度解读情况" in finance  # noon local, not 04:00 UTC
+    towns = next(line for line in lines if line.strip().startswith("各乡镇（街道）"))
+    assert towns.split()[1:5] == ["1", "0", "1", "-"]
+    from reminder.present import display_width
+
+    assert display_width(finance[:finance.index("2021-07-02")]) == display_width(lines[1][:lines[1].index("最近报送")])
