@@ -828,21 +828,61 @@ def units():
 
 @units.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--write", is_flag=True, help="Append the new units to the config file instead of printing them.")
+@click.option("--write", is_flag=True, help="Write into the config file: add the new units, update the contacts "
+                                            "(emails, webhooks) of units already there, and report each change.")
+@click.option("--skip-bad", is_flag=True, help="Import the good rows when some rows are bad (each bad row is "
+                                               "reported by line); without it a bad row stops the import.")
 @click.pass_context
-def units_import(ctx, file, write):
+def units_import(ctx, file, write, skip_bad):
     """Read a unit directory kept in Excel or CSV and print (or --write) its [[units]] TOML."""
     from pathlib import Path
 
-    from reminder.directory_import import add_to_config, import_units, units_to_toml
+    from reminder.directory_import import add_to_config, read_units, units_to_toml
 
-    found = import_units(file)
+    found, problems = read_units(file)
+    for problem in problems:
+        click.echo(f"{'skipped' if skip_bad else 'error'}: {problem}", err=True)
+    if problems and not skip_bad:
+        raise click.ClickException(f"{len(problems)} bad row(s) in {file}; nothing was "
+                                   f"{'written' if write else 'printed'}. Fix them, or pass --skip-bad to "
+                                   "import the other rows")
     if not write:
         click.echo(units_to_toml(found))
         return
     target = Path(ctx.obj["config_path"] or os.environ.get("REMINDER_CONFIG") or "config.toml")
-    added, skipped = add_to_config(target, found)
-    click.echo(f"{len(added)} units added to {target}" + (f"; already there: {'、'.join(skipped)}" if skipped else ""))
+    added, changes = add_to_config(target, found)
+    click.echo(f"{len(added)} units added to {target}" + (f": {'、'.join(added)}" if added else "")
+               + f"; {len(changes)} contact(s) updated" + (":" if changes else ""))
+    for change in changes:
+        click.echo(f"  {change}")
+
+
+@units.command("list")
+@click.pass_context
+def units_list(ctx):
+    """Each unit of the directory: its aliases, a group's members, and where its messages go (its effective
+    routes, as `reminder config check` works them out)."""
+    from reminder.present import CHANNEL_NAMES, table
+    from reminder.routing import directory_report
+
+    config = _config(ctx)
+    units, _ = directory_report(config)
+    rows = []
+    for u in units:
+        if u.members:
+            where = "各成员单位各自的渠道"
+        elif u.routes:
+            where = "；".join(f"{CHANNEL_NAMES.get(r.channel, r.channel)} {r.destination}"
+                             + (f"（与{'、'.join(others)}共用）" if others else "") for r, others in u.routes)
+        else:
+            where = "无（汇总中列为无法送达）"
+        rows.append([u.unit, "、".join(u.aliases) or "-", "、".join(u.members) or "-", where])
+    if not rows:
+        fallback = "the fallback channel (.eml files)" if config.fallback_channel else "nowhere (unroutable)"
+        click.echo(f"no [[units]] in {config.source or 'the built-in defaults'}: every unit's notices go to {fallback}")
+        return
+    for line in table(["单位", "别名", "成员单位", "消息发往"], rows, widths={1: 24, 2: 30}):
+        click.echo(line)
 
 
 @cli.command()

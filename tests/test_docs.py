@@ -34,8 +34,8 @@ def commands(group: click.Group = cli, prefix: str = "reminder") -> list[tuple[s
 def test_the_command_walk_finds_every_command():
     names = [path for path, _ in commands()]
     assert "reminder tick" in names and "reminder units import" in names and "reminder calendar" in names
-    assert len(names) == 23  # backup, serve, link and hash-password came with deployment and the web app;
-    # assign and config check with one identity per unit (issue 9); show with the first run (issue 12)
+    assert len(names) == 24  # backup, serve, link and hash-password came with deployment and the web app;
+    # assign and config check with one identity per unit (issue 9); show and units list with issue 12
 
 
 @pytest.mark.parametrize(("path", "command"), commands(), ids=[p for p, _ in commands()])

@@ -128,7 +128,7 @@ COMMANDS_READING_THE_CONFIG = [
     ("retry", "1"), ("done", "1", "--unit", "县财政局"), ("progress", "1", "--unit", "县财政局", "--note", "x"),
     ("reopen", "1", "--unit", "县财政局"), ("assign", "1", "--unit", "县审计局"), ("event", "1", "--date", "2021-07-01"),
     ("status",), ("calendar",), ("backup", "backups"), ("link", "县财政局"), ("config", "check"), ("run",),
-    ("serve",), ("show", "1"),
+    ("serve",), ("show", "1"), ("units", "list"),
 ]
 
 
