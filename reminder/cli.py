@@ -186,10 +186,10 @@ def import_(ctx, files, plan_year, as_json, now_text):
     """
     from reminder import store
     from reminder.ingest import read_plan
+    from reminder.present import progress
 
     plans = []
-    with click.progressbar(files, label="reading", file=sys.stderr,
-                           show_pos=True) if len(files) > 3 else _plain(files) as bar:
+    with progress(files, "reading") as bar:
         for file in bar:
             plans.append(read_plan(file, plan_year=plan_year))
     config = _config(ctx)
@@ -285,19 +285,6 @@ def _unknown_units(plan, directory) -> dict[str, list[str]]:
             if directory.lookup(unit) is None:
                 unknown.setdefault(unit, []).append(task.number)
     return unknown
-
-
-class _plain:
-    """A stand-in for click.progressbar when there are too few files to need one."""
-
-    def __init__(self, items):
-        self.items = items
-
-    def __enter__(self):
-        return self.items
-
-    def __exit__(self, *exc):
-        return False
 
 
 @cli.command()

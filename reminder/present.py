@@ -177,3 +177,28 @@ def setup_logging(zone: tzinfo, verbose: bool = False) -> None:
     root.setLevel(logging.INFO)
     logging.getLogger("reminder").setLevel(logging.DEBUG if verbose else logging.INFO)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def progress(items: Sequence, label: str, at_least: int = 4):
+    """A progress bar on stderr over ``items`` when stderr is a terminal and there are ``at_least`` of them;
+    otherwise ``items`` as they are, so a log or a pipe gets no bar and no label line."""
+    import sys
+
+    import click
+
+    if len(items) < at_least or not sys.stderr.isatty():
+        return _Plain(items)
+    return click.progressbar(items, label=label, file=sys.stderr, show_pos=True)
+
+
+class _Plain:
+    """``with`` over items without a bar (the shape of click.progressbar)."""
+
+    def __init__(self, items: Sequence):
+        self.items = items
+
+    def __enter__(self) -> Sequence:
+        return self.items
+
+    def __exit__(self, *exc: object) -> bool:
+        return False

@@ -227,3 +227,47 @@ def test_status_has_an_overdue_column_and_local_times(tmp_path):
     from reminder.present import display_width
 
     assert display_width(finance[:finance.index("2021-07-02")]) == display_width(lines[1][:lines[1].index("最近报送")])
+
+
+# --- progress bars: on a terminal only ---------------------------------------------------------------
+
+def plans(folder: Path, n: int) -> list[str]:
+    paths = []
+    for i in range(n):
+        path = folder / f"plan{i}.txt"
+        path.write_text(f"某县2021年第{i}批政务公开任务分工\n| 序号 | 具体任务 | 责任单位 | 完成时限 |\n"
+                        f"| 1 | 任务{i}。 | 县财政局 | 2021年9月30日前 |\n", encoding="utf-8")
+        paths.append(str(path))
+    return paths
+
+
+def test_importing_many_files_shows_a_bar_on_a_terminal(tmp_path):
+    import os
+    import pty
+
+    config = write_config(tmp_path)
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: stdout and stderr are the terminal
+        os.execv(sys.executable, [sys.executable, "-m", "reminder", "--config", str(config), "import",
+                                  *plans(tmp_path, 6)])
+    output = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.waitpid(pid, 0)
+    text = output.decode("utf-8", "replace")
+    assert "reading" in text and "6/6" in text, text
+
+
+def test_importing_many_files_into_a_pipe_or_log_shows_no_bar(tmp_path):
+    config = write_config(tmp_path)
+    result = subprocess.run([sys.executable, "-m", "reminder", "--config", str(config), "import", *plans(tmp_path, 6)],
+                            check=False, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    assert "reading" not in result.stderr and "6/6" not in result.stderr and "\r" not in result.stderr
+    assert result.stdout.count("created") == 6
