@@ -200,5 +200,5 @@ class _Plain:
     def __enter__(self) -> Sequence:
         return self.items
 
-    def __exit__(self, *exc: object) -> bool:
-        return False
+    def __exit__(self, *exc: object) -> None:
+        return None
