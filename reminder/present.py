@@ -169,13 +169,13 @@ class LocalTimeFormatter(logging.Formatter):
 
 
 def setup_logging(zone: tzinfo, verbose: bool = False) -> None:
-    """Log to stderr (the journal, under systemd) in the office's time; ``verbose`` adds every tick."""
+    """Log to stderr (the journal, under systemd) in the office's time; ``verbose`` (debug level) adds every
+    tick, the standby's ticks and the HTTP libraries' requests."""
     handler = logging.StreamHandler()
     handler.setFormatter(LocalTimeFormatter(zone))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
-    logging.getLogger("reminder").setLevel(logging.DEBUG if verbose else logging.INFO)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)  # -v: the HTTP libraries' requests too
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 

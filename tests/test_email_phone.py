@@ -15,7 +15,7 @@ from reminder.config import load_config
 from reminder.digest import build_context
 from reminder.render import Renderer
 from tests.conftest import invoke, write_config
-from tests.websupport import CHROMIUM_FLAGS, browser, screenshot  # noqa: F401 (browser is a fixture)
+from tests.websupport import screenshot
 
 LONG = ("推进部门预决算公开，细化公开部门所属单位预决算及相关报表，按经济分类公开基本支出和项目支出，"
         "对“三公”经费增减变化情况作出说明，并将政府采购、资产管理、绩效目标等情况一并公开，接受社会监督。")
@@ -58,7 +58,7 @@ def pages(tmp_path_factory) -> dict[str, str]:
     return {"unit": notice.get_body(("html",)).get_content(), "digest": Renderer().render_digest(context).html}
 
 
-def open_at(browser, html: str, width: int):  # noqa: F811 (the fixture's name)
+def open_at(browser, html: str, width: int):
     context = browser.new_context(viewport={"width": width, "height": 800}, device_scale_factor=1, locale="zh-CN")
     page = context.new_page()
     page.route("**/*", lambda route: route.abort())  # an email loads nothing from outside
@@ -71,7 +71,7 @@ def task_cells(page):
 
 
 @pytest.mark.parametrize("name", ["unit", "digest"])
-def test_task_text_gets_the_width_of_a_phone_and_nothing_overflows(browser, pages, name):  # noqa: F811
+def test_task_text_gets_the_width_of_a_phone_and_nothing_overflows(browser, pages, name):
     html = pages[name]
     assert "<script" not in html and "src=" not in html and "<link" not in html  # nothing to run or load
     context, page = open_at(browser, html, 390)
@@ -96,7 +96,7 @@ def test_task_text_gets_the_width_of_a_phone_and_nothing_overflows(browser, page
 
 
 @pytest.mark.parametrize("name", ["unit", "digest"])
-def test_on_a_desktop_it_stays_a_table(browser, pages, name):  # noqa: F811
+def test_on_a_desktop_it_stays_a_table(browser, pages, name):
     context, page = open_at(browser, pages[name], 900)
     try:
         assert page.locator("table.stack tr.head").first.is_visible()
