@@ -187,10 +187,10 @@ def import_(ctx, files, plan_year, as_json, now_text):
     """
     from reminder import store
     from reminder.ingest import read_plan
+    from reminder.present import progress
 
     plans = []
-    with click.progressbar(files, label="reading", file=sys.stderr,
-                           show_pos=True) if len(files) > 3 else _plain(files) as bar:
+    with progress(files, "reading") as bar:
         for file in bar:
             plans.append(read_plan(file, plan_year=plan_year))
     config = _config(ctx)
@@ -272,17 +272,6 @@ def _describe_change(change) -> str:
     return f"task {change.number}: " + "; ".join(parts)
 
 
-class _plain:
-    """A stand-in for click.progressbar when there are too few files to need one."""
-
-    def __init__(self, items):
-        self.items = items
-
-    def __enter__(self):
-        return self.items
-
-    def __exit__(self, *exc):
-        return False
 
 
 @cli.command()
@@ -305,14 +294,19 @@ def tasks(ctx, unit, due_before, kind, plan_ref, as_json):
         reports = store.reports_of(db, [a.id for listing in listings for a in listing.assignments])
         _print_json([_task_json(listing, reports) for listing in listings])
         return
+    from reminder.present import KIND_NAMES, table
+
+    rows = []
     for listing in listings:
         task = listing.task
         due = task.due.day.isoformat() if task.due else "-"
         if task.due and task.due.inferred:
-            due += " (inferred)"
-        units = "、".join(a.unit for a in listing.assignments)
-        click.echo(f"{task.ref!s:>5}  {task.number:>4}  {task.deadline.kind!s:<9}  {due:<22}  "
-                   f"{units[:40]}  {task.text[:30]}")
+            due += "（推定）"
+        rows.append([str(task.ref), KIND_NAMES.get(str(task.deadline.kind), str(task.deadline.kind)), due,
+                     "、".join(a.unit for a in listing.assignments) or "待分配", task.text])
+    if listings:
+        for line in table(["登记号", "时限类型", "到期日", "责任单位", "任务内容"], rows, widths={3: 30, 4: 40}):
+            click.echo(line)
     if not listings:
         click.echo("no tasks match", err=True)
     years = {t.task.plan_year for t in listings} | {t.task.due.day.year for t in listings if t.task.due}
@@ -405,17 +399,12 @@ def tick(ctx, now_text, dry_run, as_json):
     if as_json:
         _print_json(report.as_dict())
         return
-    if report.waiting_until is not None:
-        click.echo(f"{now:%Y-%m-%d %H:%M} is outside the sending window (working days from {config.send_hour}:00"
-                   + (f" to {config.policy.send_until_hour}:00" if config.policy.send_until_hour else "")
-                   + f"); nothing goes out until {report.waiting_until:%Y-%m-%d %H:%M}")
-        return
-    click.echo(f"checked {report.checked} assignments: {report.notices} new notices, {report.messages} messages"
-               + (" (dry run: nothing written or sent)" if dry_run else ""))
+    from reminder.present import CHANNEL_NAMES, tick_line
+
+    click.echo(tick_line(report, now, config, dry_run))
     for preview in report.preview:
-        click.echo(f"  -> {preview.unit} via {preview.route.channel} ({preview.route.destination}): {preview.subject}")
-    if report.delivered:
-        click.echo("delivered: " + ", ".join(f"{k} {v}" for k, v in report.delivered.as_dict().items()))
+        click.echo(f"  → {preview.unit}（{CHANNEL_NAMES.get(preview.route.channel, preview.route.channel)} "
+                   f"{preview.route.destination}）：{preview.subject}")
     for unit in report.unroutable:
         click.echo(f"warning: no contact for {unit}; add it to [[units]] or set fallback_channel", err=True)
 
@@ -443,8 +432,10 @@ def digest(ctx, now_text, dry_run, as_json):
         click.echo(f"not sent: {now:%Y-%m-%d %H:%M} is outside the sending window; the digest goes out on working "
                    f"days in it (next: {summary.waiting_until:%Y-%m-%d %H:%M}); --dry-run shows it now")
     else:
-        delivered = summary.delivered.as_dict() if summary.delivered else {}
-        click.echo(f"{summary.subject} -> {summary.routes} route(s); delivered: {delivered}")
+        from reminder.present import delivery_summary
+
+        sent = delivery_summary(summary.delivered, config, "汇总") or "没有发出（已发送过，或没有发往办公室的渠道）"
+        click.echo(f"{now.astimezone(config.zone):%Y-%m-%d %H:%M} {summary.subject}：{sent}")
 
 
 def _recover_clock(db, config, now) -> None:
@@ -463,20 +454,18 @@ def _recover_clock(db, config, now) -> None:
 @click.option("--lease-seconds", type=click.IntRange(1, 86400 * 3),
               help="How long the deliverer lease lasts unless renewed (a standby takes over after it); "
                    "default: three ticks, at least 30.")
-@click.option("-v", "--verbose", is_flag=True, help="Log every tick.")
+@click.option("-v", "--verbose", is_flag=True, help="Log every tick, also those that sent nothing (without it, a "
+                                                   "tick logs one line when it sent or failed something).")
 @click.pass_context
 def run(ctx, tick_seconds, lease_seconds, verbose):
     """Run as a service: tick now (catching up), then on schedule; digest daily. Stop with SIGTERM.
 
     With a [web] section in the config it also serves the web app (see `reminder serve`)."""
-    import logging
-
     from reminder.daemon import Daemon
+    from reminder.present import setup_logging
 
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     config = _config(ctx)
+    setup_logging(config.zone, verbose)
     path = ctx.obj["db_path"] or config.database
     _db(ctx).close()  # fail fast (exit 1) on a database that cannot be opened
     web = _start_web(config, path) if config.web else None
@@ -495,13 +484,46 @@ def notices(ctx, status, as_json):
     """List messages in the outbox (newest first) with the tasks they carry."""
     from reminder import store
 
-    rows = [_message_json(listing) for listing in store.list_messages(_db(ctx), status=status)]
+    listings = store.list_messages(_db(ctx), status=status)
+    rows = [_message_json(listing) for listing in listings]
     if as_json:
         _print_json(rows)
         return
-    for r in rows:
-        click.echo(f"{r['id']:>6}  {r['status']:<7}  {r['attempts']}  {r['channel']:<8}  {r['unit'][:16]:<16}  "
-                   f"{r['stage']:<10}  tasks {','.join(r['tasks'])[:30]}" + (f"  ({r['last_error'][:60]})" if r['last_error'] else ""))
+    from reminder.present import CHANNEL_NAMES, STAGE_NAMES, STATUS_NAMES, local_time, table
+
+    zone = _config(ctx).zone
+    cells = [[listing.message.id, STATUS_NAMES.get(r["status"], r["status"]), r["attempts"],
+              CHANNEL_NAMES.get(r["channel"], r["channel"]), r["unit"],
+              "、".join(STAGE_NAMES.get(stage, stage) for stage in r["stage"].split(",")), ",".join(r["tasks"]) or "-",
+              local_time(listing.message.created_at, zone), local_time(listing.message.sent_at, zone),
+              r["last_error"] or ""] for listing, r in zip(listings, rows)]
+    if cells:
+        for line in table(["编号", "状态", "次数", "渠道", "单位", "阶段", "任务", "生成时间", "发出时间", "错误"], cells,
+                          right=(0, 2), widths={4: 16, 6: 20, 9: 60}):
+            click.echo(line)
+    else:
+        click.echo("no messages" + (f" with status {status}" if status else ""), err=True)
+
+
+@cli.command()
+@click.argument("message_id", type=int)
+@click.pass_context
+def show(ctx, message_id):
+    """Print message MESSAGE_ID (an id `reminder notices` shows) as the unit reads it: subject, where it
+    goes, and its text."""
+    from reminder import store
+    from reminder.present import CHANNEL_NAMES, local_time
+
+    message = store.get_message(_db(ctx), message_id)
+    zone = _config(ctx).zone
+    channel = CHANNEL_NAMES.get(message.route.channel, message.route.channel)
+    click.echo(f"主题：{message.subject}")
+    click.echo(f"发往：{message.unit}（{channel} {message.route.destination}）")
+    click.echo(f"状态：{message.status}，生成 {local_time(message.created_at, zone)}"
+               + (f"，发出 {local_time(message.sent_at, zone)}" if message.sent_at else ""))
+    click.echo("")
+    click.echo(message.text if message.text is not None
+               else "（正文已按 retention_days 删除，只保留主题和发送记录）")
 
 
 def _message_json(listing) -> dict:
@@ -783,14 +805,19 @@ def status(ctx, plan_ref, as_json):
                       "last_note": ({"task": str(r.last_note.ref), **_report_json(r.last_note)}
                                     if r.last_note else None)} for r in rows])
         return
-    current = None
-    for r in rows:
-        if r.plan_id != current:
-            current = r.plan_id
-            click.echo(f"plan {r.plan_id}: {r.plan_title}")
-        note = f"  {r.last_note.ref}: {r.last_note.note[:30]}" if r.last_note else ""
-        click.echo(f"  {r.unit[:24]:<24}  open {r.open:>3}  done {r.done:>3}  overdue {r.overdue:>3}  "
-                   f"last report {_time(r.last_report_at) or '-'}{note}")
+    from reminder.present import local_time, table
+
+    zone = _config(ctx).zone
+    for plan_id in dict.fromkeys(r.plan_id for r in rows):
+        of_plan = [r for r in rows if r.plan_id == plan_id]
+        click.echo(f"计划 {plan_id}：{of_plan[0].plan_title}")
+        cells = [[r.unit, r.open, r.done, r.overdue, local_time(r.last_report_at, zone),
+                  f"{r.last_note.ref}：{r.last_note.note}" if r.last_note else "-"] for r in of_plan]
+        for line in table(["单位", "未完成", "已完成", "逾期", "最近报送", "最近说明"], cells, right=(1, 2, 3),
+                          widths={0: 24, 5: 40}):
+            click.echo("  " + line)
+    if not rows:
+        click.echo("no plans imported yet (`reminder import FILE`)", err=True)
 
 
 @cli.command("calendar")
@@ -888,21 +915,61 @@ def units():
 
 @units.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--write", is_flag=True, help="Append the new units to the config file instead of printing them.")
+@click.option("--write", is_flag=True, help="Write into the config file: add the new units, update the contacts "
+                                            "(emails, webhooks) of units already there, and report each change.")
+@click.option("--skip-bad", is_flag=True, help="Import the good rows when some rows are bad (each bad row is "
+                                               "reported by line); without it a bad row stops the import.")
 @click.pass_context
-def units_import(ctx, file, write):
+def units_import(ctx, file, write, skip_bad):
     """Read a unit directory kept in Excel or CSV and print (or --write) its [[units]] TOML."""
     from pathlib import Path
 
-    from reminder.directory_import import add_to_config, import_units, units_to_toml
+    from reminder.directory_import import add_to_config, read_units, units_to_toml
 
-    found = import_units(file)
+    found, problems = read_units(file)
+    for problem in problems:
+        click.echo(f"{'skipped' if skip_bad else 'error'}: {problem}", err=True)
+    if problems and not skip_bad:
+        raise click.ClickException(f"{len(problems)} bad row(s) in {file}; nothing was "
+                                   f"{'written' if write else 'printed'}. Fix them, or pass --skip-bad to "
+                                   "import the other rows")
     if not write:
         click.echo(units_to_toml(found))
         return
     target = Path(ctx.obj["config_path"] or os.environ.get("REMINDER_CONFIG") or "config.toml")
-    added, skipped = add_to_config(target, found)
-    click.echo(f"{len(added)} units added to {target}" + (f"; already there: {'、'.join(skipped)}" if skipped else ""))
+    added, changes = add_to_config(target, found)
+    click.echo(f"{len(added)} units added to {target}" + (f": {'、'.join(added)}" if added else "")
+               + f"; {len(changes)} contact(s) updated" + (":" if changes else ""))
+    for change in changes:
+        click.echo(f"  {change}")
+
+
+@units.command("list")
+@click.pass_context
+def units_list(ctx):
+    """Each unit of the directory: its aliases, a group's members, and where its messages go (its effective
+    routes, as `reminder config check` works them out)."""
+    from reminder.present import CHANNEL_NAMES, table
+    from reminder.routing import directory_report
+
+    config = _config(ctx)
+    units, _ = directory_report(config)
+    rows = []
+    for u in units:
+        if u.members:
+            where = "各成员单位各自的渠道"
+        elif u.routes:
+            where = "；".join(f"{CHANNEL_NAMES.get(r.channel, r.channel)} {r.destination}"
+                             + (f"（与{'、'.join(others)}共用）" if others else "") for r, others in u.routes)
+        else:
+            where = "无（汇总中列为无法送达）"
+        rows.append([u.unit, "、".join(u.aliases) or "-", "、".join(u.members) or "-", where])
+    if not rows:
+        fallback = "the fallback channel (.eml files)" if config.fallback_channel else "nowhere (unroutable)"
+        click.echo(f"no [[units]] in {config.source or 'the built-in defaults'}: every unit's notices go to {fallback}")
+        return
+    for line in table(["单位", "别名", "成员单位", "消息发往"], rows, widths={1: 24, 2: 30}):
+        click.echo(line)
 
 
 @cli.command()
@@ -935,12 +1002,13 @@ def _start_web(config, db_path, host=None, port=None):
 @click.pass_context
 def serve(ctx, host, port):
     """Serve the web app alone (units' pages, the office's board) until SIGTERM or Ctrl-C."""
-    import logging
     import signal
     import threading
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from reminder.present import setup_logging
+
     config = _config(ctx)
+    setup_logging(config.zone)
     path = ctx.obj["db_path"] or config.database
     _db(ctx).close()  # fail fast (exit 1) on a database that cannot be opened
     server = _start_web(config, path, host, port)

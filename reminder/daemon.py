@@ -31,6 +31,7 @@ from typing import Any
 from reminder import clock, store
 from reminder.heartbeat import Heartbeat
 from reminder.model import SANE_YEARS, year_is_sane
+from reminder.present import delivery_summary, tick_line
 
 log = logging.getLogger("reminder.daemon")
 
@@ -63,6 +64,8 @@ class Daemon:
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
         self.stopping = threading.Event()
         self.scheduler: Any = None  # the APScheduler BlockingScheduler, once run() made it
+        self.standing_by: bool | None = None  # None until the first tick knows whether it delivers
+        self.quiet_ticks_logged = False        # the start-up tick logs its line even when it sent nothing
 
     def run(self) -> None:
         """Block until SIGTERM/SIGINT."""
@@ -80,8 +83,9 @@ class Daemon:
                           id="digest")
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
-        log.info("reminder daemon %s started: tick every %ss, digest at %s:00", self.holder,
-                 self.tick_seconds, self.config.digest_hour)
+        log.info("reminder daemon %s started: tick every %ss, digest at %s:00 (%s) on working days, "
+                 "database %s", self.holder, self.tick_seconds, self.config.digest_hour, self.config.timezone,
+                 self.db_path)
         scheduler.start()
         self._release()
         log.info("reminder daemon %s stopped", self.holder)
@@ -97,10 +101,9 @@ class Daemon:
         db = store.open_db(self.db_path)
         try:
             if not self._lease(db, now):
-                held = store.lock_holder(db, LOCK_NAME)
-                log.info("another daemon (%s) is delivering from this database; standing by",
-                         held.holder if held else None)
+                self._stand_by(db)
                 return
+            self._deliver()
             recover_clock(db, self.config, now)
             # This process delivers in one worker thread, so any message it still has claimed was left
             # by a tick that failed midway (a lock past the busy timeout): queue it again now.
@@ -108,8 +111,7 @@ class Daemon:
             with self._keep_lease() as beat:
                 report = run_tick(db, self.config, now, holder=self.holder,
                                   should_stop=lambda: self._should_stop(beat))
-            if report.notices or report.delivered:
-                log.info("tick: %s", report.as_dict() | {"preview": None})
+            self._log_tick(report, now)
         except Exception:
             log.exception("tick failed; the next tick retries")
         finally:
@@ -125,11 +127,44 @@ class Daemon:
                 return
             if self._lease(db, now):
                 with self._keep_lease():
-                    log.info("digest: %s", run_digest(db, self.config, now, holder=self.holder).as_dict())
+                    summary = run_digest(db, self.config, now, holder=self.holder)
+                log.info("digest %s: %s", summary.subject, delivery_summary(summary.delivered, self.config, "汇总")
+                         or ("not sent: outside the sending window" if summary.waiting_until else "nothing sent"))
         except Exception:
             log.exception("digest failed; it is rebuilt from the database next time")
         finally:
             db.close()
+
+    def _log_tick(self, report, now) -> None:
+        """One human line per tick that sent or failed something, and for the start-up tick (so a newcomer
+        sees that it works, or when the next sending moment is); another quiet tick only with ``run -v``
+        (at debug level), so a week's log is a list of what went out."""
+        line = tick_line(report, now, self.config)
+        first, self.quiet_ticks_logged = not self.quiet_ticks_logged, True
+        if report.notices or report.delivered or first:
+            log.info("%s", line)
+        else:
+            log.debug("%s", line)
+        for unit in report.unroutable:
+            log.warning("no contact for %s; add it to [[units]] or set fallback_channel", unit)
+
+    def _stand_by(self, db) -> None:
+        """Say once that another daemon delivers and this one stands by (not at every tick)."""
+        if self.standing_by:
+            log.debug("still standing by")
+            return
+        self.standing_by = True
+        held = store.lock_holder(db, LOCK_NAME)
+        log.info("another daemon (%s) is delivering from this database; standing by, and taking over if its "
+                 "lease (%ss) runs out", held.holder if held else None, self.lease_seconds)
+
+    def _deliver(self) -> None:
+        """Say when this daemon starts delivering: at the first tick, and again when it takes over."""
+        if self.standing_by is False:
+            return
+        log.info("%s", "the other daemon's lease ran out; taking over delivery" if self.standing_by
+                 else "delivering from this database")
+        self.standing_by = False
 
     def _lease(self, db, now) -> bool:
         """Take or renew the deliverer lease; taking it from a dead daemon frees what that one claimed."""
@@ -149,7 +184,7 @@ class Daemon:
         return self.stopping.is_set()
 
     def _stop(self, signum, frame) -> None:
-        log.info("signal %s: stopping after the message in flight", signum)
+        log.info("%s: stopping after the message in flight", signal.Signals(signum).name)
         self.stopping.set()
         threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
 

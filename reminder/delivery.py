@@ -74,6 +74,7 @@ class DeliveryCounts:
     unknown: int = 0
     deferred: int = 0
     lost_claims: list[int] = field(default_factory=list)  # messages another deliverer took over meanwhile
+    sent_by_channel: dict[str, int] = field(default_factory=dict)  # of ``sent``, how many per channel kind
 
     def as_dict(self) -> dict[str, int]:
         return {"sent": self.sent, "retry": self.retry, "dead": self.dead, "unknown": self.unknown,
@@ -233,6 +234,8 @@ def _record(db: sqlite_utils.Database, config: Config, now: datetime, holder: st
     if error is None:
         store.mark_sent(db, message.id, holder, now)
         counts.sent += 1
+        channel = message.route.channel
+        counts.sent_by_channel[channel] = counts.sent_by_channel.get(channel, 0) + 1
         return None
     outcome = DeliveryOutcome.UNKNOWN if error.maybe_delivered else DeliveryOutcome.FAILED
     retry = retry_at(config, message, error, now)

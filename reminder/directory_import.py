@@ -25,7 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from reminder.config import parse_unit
-from reminder.directory import Directory, DirectoryConflict, UnitConfig, normalize_name
+from reminder.directory import Directory, DirectoryConflict, UnitConfig, normalize_name, redact_url
 from reminder.errors import ConfigError, InputError
 
 # Header words per field, tried in this order; a header belongs to the first field with a word
@@ -53,21 +53,36 @@ _ADDRESS_SPLIT = re.compile(r"[\s、，,;；]+")
 
 
 def import_units(path: str | Path) -> list[UnitConfig]:
-    """The units listed in an .xlsx or .csv directory; InputError names the file and row."""
+    """The units listed in an .xlsx or .csv directory; InputError names the file and row (the first bad one)."""
+    units, problems = read_units(path)
+    if problems:
+        raise problems[0]
+    return units
+
+
+def read_units(path: str | Path) -> tuple[list[UnitConfig], list[InputError]]:
+    """The good rows' units, and one InputError (naming the file and line) per row that is not a valid unit
+    (a bad email, a URL that is none): the caller decides whether to take the rest (``--skip-bad``).
+    A sheet without a header, or two rows claiming one name, is an InputError raised at once."""
     path = Path(path)
     rows = list(_read_rows(path))
     header_line, columns, headers = _find_header(rows, path)
     units: list[UnitConfig] = []
     lines: list[int] = []
+    problems: list[InputError] = []
     for line, cells in rows:
         if line <= header_line:
             continue
-        unit = _row_unit(cells, columns, headers, path, line)
+        try:
+            unit = _row_unit(cells, columns, headers, path, line)
+        except InputError as problem:
+            problems.append(problem)
+            continue
         if unit is not None:
             units.append(unit)
             lines.append(line)
     _check_names(units, lines, path)
-    return units
+    return units, problems
 
 
 # ---------------------------------------------------------------------------------------------
@@ -282,32 +297,131 @@ def units_to_toml(units: Iterable[UnitConfig]) -> str:
     return "\n".join(unit_to_toml(u) for u in units)
 
 
-def merge_units(config_text: str, units: Iterable[UnitConfig]) -> tuple[str, list[str]]:
-    """Append to a config's text the units it does not have yet, keeping its comments.
+CONTACT_KEYS = ("emails", "webhooks")
+"""What an import updates in a unit the config already has; its name, aliases and members are the office's."""
 
-    Returns (new text, names skipped because the config already has that name or alias).
-    Existing entries are never rewritten: an office edits those by hand.
+
+def merge_units(config_text: str, units: Iterable[UnitConfig]) -> tuple[str, list[str], list[str]]:
+    """Append to a config's text the units it does not have yet, and update the contacts (emails,
+    webhooks) of those it has where the sheet gives others, keeping the config's comments and its other keys.
+
+    Returns (new text, names of the units added, one line per contact changed: "县财政局: emails a -> b").
+    A contact cell left empty in the sheet keeps the config's contact (an empty cell erases nothing). A
+    unit whose webhooks name their URL by ``url_env`` keeps them (the sheet's URL would put a token into
+    the file), and the change line says so.
     """
-    existing = tomllib.loads(config_text).get("units", [])
-    taken = {normalize_name(n) for u in existing if isinstance(u, dict)
-             for n in [u.get("name", ""), *u.get("aliases", [])] if isinstance(n, str)}
-    new, skipped = [], []
+    blocks = _unit_blocks(config_text)
+    by_name: dict[str, tuple[int, int, dict]] = {}
+    for start, end, table in blocks:
+        for name in [table.get("name", ""), *table.get("aliases", [])]:
+            if isinstance(name, str):
+                by_name.setdefault(normalize_name(name), (start, end, table))
+    new: list[UnitConfig] = []
+    changes: list[str] = []
+    edits: list[tuple[int, int, str]] = []
     for unit in units:
-        names = {normalize_name(n) for n in (unit.name, *unit.aliases)}
-        if names & taken:
-            skipped.append(unit.name)
-        else:
+        found = next((by_name[n] for n in map(normalize_name, (unit.name, *unit.aliases)) if n in by_name), None)
+        if found is None:
             new.append(unit)
-        taken |= names
-    if not new:
-        return config_text, skipped
-    text = config_text if config_text.endswith("\n") or not config_text else config_text + "\n"
-    return text + "\n" + units_to_toml(new), skipped
+            for name in (unit.name, *unit.aliases):
+                by_name[normalize_name(name)] = (-1, -1, {})
+            continue
+        start, end, table = found
+        if start < 0:
+            continue  # two rows of the sheet for one unit: the first counts (read_units refuses true duplicates)
+        block, changed = _update_contacts(config_text[start:end], table, unit)
+        if changed:
+            edits.append((start, end, block))
+            changes += changed
+    text = config_text
+    for start, end, block in sorted(edits, reverse=True):
+        text = text[:start] + block + text[end:]
+    if new:
+        text = text if text.endswith("\n") or not text else text + "\n"
+        text += "\n" + units_to_toml(new)
+    return text, [u.name for u in new], changes
+
+
+_TABLE_HEADER = re.compile(r"^\s*\[", re.MULTILINE)
+
+
+def _unit_blocks(text: str) -> list[tuple[int, int, dict]]:
+    """Each ``[[units]]`` table of a config's text: (start, end) in the text, and its parsed keys."""
+    blocks = []
+    for match in re.finditer(r"^\s*\[\[units\]\]\s*(#.*)?$", text, re.MULTILINE):
+        following = _TABLE_HEADER.search(text, match.end())
+        end = following.start() if following else len(text)
+        try:
+            table = tomllib.loads(text[match.end():end])
+        except tomllib.TOMLDecodeError:
+            continue  # the whole text was checked to be TOML; a block alone may hold a multi-line string
+        blocks.append((match.start(), end, table))
+    return blocks
+
+
+def _update_contacts(block: str, table: dict, unit: UnitConfig) -> tuple[str, list[str]]:
+    """One ``[[units]]`` block with the sheet's contacts, and a line per change."""
+    changes = []
+    if unit.emails and list(unit.emails) != table.get("emails", []):
+        before = "、".join(table.get("emails", [])) or "-"
+        block = _set_key(block, "emails", _toml_list(unit.emails))
+        changes.append(f"{table['name']}: emails {before} -> {'、'.join(unit.emails)}")
+    hooks = [{"kind": h.kind, "url": h.url} for h in unit.webhooks]
+    existing = table.get("webhooks", [])
+    if hooks and [{"kind": h.get("kind"), "url": h.get("url")} for h in existing] != hooks:
+        if any("url_env" in h for h in existing):
+            changes.append(f"{table['name']}: webhooks kept (the config names their URLs by url_env; edit them "
+                           "there)")
+        else:
+            kept = {(h.get("kind"), h.get("url")): h for h in existing}
+            tables = [kept.get((h["kind"], h["url"]), h) for h in hooks]  # an unchanged hook keeps its keys
+            block = _set_key(block, "webhooks", "[\n" + "".join(f"  {_inline_table(t)},\n" for t in tables) + "]")
+            changes.append(f"{table['name']}: webhooks {len(existing)} -> {len(hooks)} "
+                           f"({'、'.join(redact_url(h['url']) for h in hooks)})")
+    return block, changes
+
+
+def _inline_table(table: dict) -> str:
+    return "{ " + ", ".join(f"{k} = {_toml_str(v) if isinstance(v, str) else json.dumps(v)}"
+                            for k, v in table.items()) + " }"
+
+
+def _set_key(block: str, key: str, value: str) -> str:
+    """``block`` with ``key = value``: the key's old assignment (an array over several lines too) replaced
+    in place, or the line added after the table's last key."""
+    match = re.search(rf"^{key}\s*=\s*", block, re.MULTILINE)
+    if match is None:
+        body = block.rstrip("\n")
+        return body + f"\n{key} = {value}\n" + block[len(body) + 1:]
+    end = _value_end(block, match.end())
+    return block[:match.start()] + f"{key} = {value}" + block[end:]
+
+
+def _value_end(text: str, start: int) -> int:
+    """Where a TOML value that starts at ``start`` ends: brackets balanced, strings skipped."""
+    depth, quote, i = 0, "", start
+    while i < len(text):
+        char = text[i]
+        if quote:
+            if char == "\\":
+                i += 1
+            elif char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+        elif char in "\n#" and depth == 0:
+            return i
+        i += 1
+    return i
 
 
 def add_to_config(path: Path, units: Sequence[UnitConfig]) -> tuple[list[str], list[str]]:
-    """Append ``units`` to the config file at ``path`` (created if missing) and return (names added, names
-    skipped because the config has them already).
+    """Add ``units`` to the config file at ``path`` (created if missing): new ones appended, the contacts of
+    those it has updated (:func:`merge_units`). Returns (names added, one line per contact changed).
 
     The new text is checked to be TOML before anything is written, and written through a temporary file
     in the same folder that then replaces the config, so a crash or a full disk never leaves half a
@@ -321,14 +435,14 @@ def add_to_config(path: Path, units: Sequence[UnitConfig]) -> tuple[list[str], l
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"cannot read config file {path} ({err}); fix it, then import the units again") from None
     try:
-        merged, skipped = merge_units(text, units)
+        merged, added, changes = merge_units(text, units)
         tomllib.loads(merged)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"config file {path} is not valid TOML ({err}); fix it, then import the units again; "
                           "nothing was written") from None
-    _replace_file(path, merged)
-    added = [u.name for u in units if u.name not in set(skipped)]
-    return added, skipped
+    if merged != text or not path.exists():
+        _replace_file(path, merged)
+    return added, changes
 
 
 def _replace_file(path: Path, text: str) -> None:

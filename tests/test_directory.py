@@ -235,8 +235,8 @@ def test_merge_appends_only_new_units_and_the_result_loads(tmp_path):
     units = [UnitConfig("县教育局", emails=("jyj@example.gov.cn",)), UnitConfig("县财政局"),
              UnitConfig("各乡镇", members=("县教育局", "县民政局"))]
     original = EXAMPLE.read_text("utf-8")
-    text, skipped = merge_units(original, units)
-    assert skipped == ["县财政局"]  # already in the example config
+    text, added, changes = merge_units(original, units)
+    assert added == ["县教育局", "各乡镇"] and changes == []  # 县财政局 is in the example config, no contact given
     assert text.startswith(original)
     merged = tmp_path / "config.toml"
     merged.write_text(text, encoding="utf-8")
@@ -246,7 +246,7 @@ def test_merge_appends_only_new_units_and_the_result_loads(tmp_path):
 
 def test_merge_with_nothing_new_leaves_the_text_alone():
     text = '[[units]]\nname = "区财政局"\n'
-    assert merge_units(text, [UnitConfig("财政局", aliases=("区财政局",))]) == (text, ["财政局"])
+    assert merge_units(text, [UnitConfig("财政局", aliases=("区财政局",))]) == (text, [], [])
 
 
 def test_the_directory_does_not_import_the_config():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import tomllib
 import typing
+from pathlib import Path
 
 import click
 import pytest
@@ -34,9 +35,9 @@ def commands(group: click.Group = cli, prefix: str = "reminder") -> list[tuple[s
 def test_the_command_walk_finds_every_command():
     names = [path for path, _ in commands()]
     assert "reminder tick" in names and "reminder units import" in names and "reminder calendar" in names
-    assert len(names) == 28  # backup, serve, link and hash-password came with deployment and the web app;
+    assert len(names) == 30  # backup, serve, link and hash-password came with deployment and the web app;
     # assign and config check with one identity per unit (issue 9); ack, requests, decide, history with the
-    # loop, export ledger and export summary with the office views (issue 11)
+    # loop, export ledger and export summary with the office views (issue 11); show and units list (issue 12)
 
 
 @pytest.mark.parametrize(("path", "command"), commands(), ids=[p for p, _ in commands()])
@@ -92,3 +93,23 @@ def test_every_config_key_is_documented_in_the_example():
     assert {"units.webhooks.secret_env", "smtp.password_env", "retention_days", "send_hour"} <= expected
     assert expected - documented == set()
     assert documented - expected == set()
+
+
+def test_the_readme_config_reference_and_the_example_agree_on_every_key():
+    """Every key the example config shows (its commented-out settings too) is in the README's config
+    reference, and the reference names no key the example lacks; and the example loads as it is."""
+    import re
+
+    from reminder.config import load_config
+
+    example = Path(__file__).resolve().parent.parent / "config.example.toml"
+    load_config(example, {})
+    in_example = _documented_keys(tomllib.loads(example_with_everything_on()))
+    in_example = {k for k in in_example if "." in k or k not in {"calendar", "file", "office", "policy", "smtp",
+                                                                  "units", "web"}}
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Config reference", 1)[1].split("\n#", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "`" in line]
+    in_readme = {key for row in rows for key in re.findall(r"`([a-z0-9_.]+)`", row.split("|")[2])}
+    assert in_example - in_readme == set(), "keys missing from the README's config reference"
+    assert in_readme - in_example == set(), "keys in the README that the example does not show"

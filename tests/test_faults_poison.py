@@ -101,14 +101,14 @@ def test_a_message_that_cannot_be_sent_fails_alone_and_the_rest_and_the_digest_g
         assert limited["status"] == "pending"
         parked = datetime.fromisoformat(limited["next_attempt_at"]) - AT
         assert parked == timedelta(seconds=cap or 86400)  # capped: not parked for centuries
-        assert "delivered: sent 3, retry 1, dead 1" in tick.stdout
+        assert "已发送 3 条提醒（" in tick.stdout and "，1 条稍后重试，1 条发送失败" in tick.stdout
         assert len(smtp.handler.messages) == 2 and not any("everyone@" in str(m["to"]) for m in smtp.handler.messages)
 
         ok(config, "tick", "--now", "2021-10-08T10:30")  # within the Retry-After: the 429 host is left alone
         assert len(http.received("/limited")) == 1
 
         digest = ok(config, "digest", "--now", "2021-10-08T16:00")
-        assert "delivered: {'sent': 1" in digest.stdout
+        assert "：已发送 1 条汇总（邮件 1 → 127.0.0.1）" in digest.stdout
         [office] = [m for m in smtp.handler.messages if m["to"] == ["office@county.example"]]
         text = email.message_from_bytes(office["data"], policy=email.policy.default).get_body(("plain",)).get_content()
         assert "发送失败的消息（1条）" in text and "unexpected error while sending: ValueError" in text
@@ -156,5 +156,5 @@ def test_dates_outside_2000_to_2100_are_refused_at_the_door_and_later_ticks_run(
 
     ok(config, "event", "1-1", "--date", "2021-07-01")
     tick = ok(config, "tick", "--now", NOW)
-    assert "1 messages" in tick.stdout and "sent 1" in tick.stdout
+    assert "已发送 1 条提醒（" in tick.stdout
     assert [r["title"] for r in rows(tmp_path / "r.db", "SELECT title FROM plans")] == ["某县2021年政务公开任务分工"]

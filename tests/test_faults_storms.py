@@ -134,7 +134,7 @@ def test_overlapping_ticks_claim_under_their_own_ids_and_never_take_a_live_ones_
     assert holders and all(h.startswith("tick:") and h.endswith(f":{first.pid}") for h in holders), holders
     assert json.loads(second.stdout)["delivered"] == {}  # nothing of its own to send, nothing taken over
     assert {r["status"] for r in rows(database)} == {"sent"}
-    assert "delivered: sent 5" in out
+    assert "已发送 5 条提醒（" in out
 
 
 # --- 3. `reminder retry` on a message being sent --------------------------------------------------

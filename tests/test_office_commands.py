@@ -129,7 +129,7 @@ COMMANDS_READING_THE_CONFIG = [
     ("reopen", "1", "--unit", "县财政局"), ("assign", "1", "--unit", "县审计局"), ("event", "1", "--date", "2021-07-01"),
     ("status",), ("calendar",), ("backup", "backups"), ("link", "县财政局"), ("config", "check"), ("run",),
     ("serve",), ("ack", "1", "--unit", "县财政局"), ("requests",), ("decide", "1", "--accept"), ("history",),
-    ("export", "ledger", "ledger.xlsx"), ("export", "summary"),
+    ("export", "ledger", "ledger.xlsx"), ("export", "summary"), ("show", "1"), ("units", "list"),
 ]
 
 

@@ -1,7 +1,8 @@
 """The ``file`` channel: each message becomes an .eml file in a folder.
 
 It lets a newcomer see real notices with no mail server, and is the fallback for units without contacts.
-The file is the exact MIME message SMTP would send (same builder), so it opens in any mail client.
+The file is the MIME message SMTP would send (same builder, same headers and parts), so it opens in any
+mail client; its bodies are 8bit UTF-8 rather than base64, so ``cat`` shows the notice as it reads.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class FileChannel:
         except OSError as err:
             raise DeliveryError(f"cannot create folder {self.directory}: {err.strerror}; check the path",
                                 unreachable=True) from None
-        data = build_email(message, self.from_addr, self.from_name).as_bytes()
+        data = build_email(message, self.from_addr, self.from_name, cte="8bit").as_bytes()
         target = self.path_for(message)
         try:
             _write_atomically(target, data)  # through a temporary file: a crash never leaves half a message

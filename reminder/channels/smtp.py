@@ -69,11 +69,15 @@ def parse_address(text: str) -> Address:
     return Address(display_name=name, addr_spec=addr)
 
 
-def build_email(message: Message, from_addr: str, from_name: str | None = None, date=None) -> EmailMessage:
+def build_email(message: Message, from_addr: str, from_name: str | None = None, date=None,
+                cte: str = "base64") -> EmailMessage:
     """The MIME message for ``message``: plain text, plus an HTML alternative when there is one.
 
-    ``date`` defaults to now in local time; the file channel and SMTP share this so an .eml on disk is
-    exactly what would have been sent.
+    ``date`` defaults to now in local time; the file channel and SMTP share this so an .eml on disk has
+    the headers and parts that would have been sent. ``cte`` is the bodies' transfer encoding: base64 for
+    SMTP (7-bit clean for any relay, whether it offers 8BITMIME or not, and shorter than
+    quoted-printable for Chinese text; the reader's mail client decodes it, so nobody sees it), "8bit"
+    for the file channel, whose .eml a person also reads with ``cat`` or ``less``.
     """
     email = EmailMessage(policy=SMTP_POLICY)
     sender = Address(display_name=from_name or "", addr_spec=from_addr)
@@ -85,11 +89,9 @@ def build_email(message: Message, from_addr: str, from_name: str | None = None, 
     email["Subject"] = message.subject
     email["Date"] = date or localtime()
     email["Message-ID"] = message_id(message.key, sender.domain)
-    # base64 keeps the message 7-bit clean for relays without 8BITMIME, and is shorter than
-    # quoted-printable for Chinese text.
-    email.set_content(message.text, charset="utf-8", cte="base64")
+    email.set_content(message.text, charset="utf-8", cte=cte)
     if message.html:
-        email.add_alternative(message.html, subtype="html", charset="utf-8", cte="base64")
+        email.add_alternative(message.html, subtype="html", charset="utf-8", cte=cte)
     return email
 
 

@@ -303,6 +303,14 @@ def drop_old_bodies(db: sqlite_utils.Database, now: datetime, retention_days: in
     return cursor.rowcount
 
 
+def get_message(db: sqlite_utils.Database, message_id: int) -> OutboxMessage:
+    """One message with its body (``text`` is None once ``retention_days`` dropped it)."""
+    rows = list(db.query("SELECT * FROM messages WHERE id = ?", [message_id]))
+    if not rows:
+        raise StoreError(f"no message {message_id} in the outbox; `reminder notices` lists them")
+    return _message(rows[0])
+
+
 def list_messages(db: sqlite_utils.Database, status: MessageStatus | str | None = None) -> list[MessageListing]:
     """Messages (without their bodies) with the stages and task numbers they carry, newest first."""
     where, params = ("WHERE m.status = ?", [str(status)]) if status else ("", [])
