@@ -25,6 +25,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -55,6 +56,10 @@ def default_lease_seconds(tick_seconds: int) -> int:
     return max(30, 3 * tick_seconds)
 
 
+STARTUP_WAIT_S = 60.0
+"""How long a stop signal waits for a starting scheduler to run before giving up on stopping it."""
+
+
 class Daemon:
     def __init__(self, config, db_path, tick_seconds: int = 60, lease_seconds: int | None = None):
         self.config = config
@@ -63,6 +68,7 @@ class Daemon:
         self.lease_seconds = lease_seconds or default_lease_seconds(tick_seconds)
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
         self.stopping = threading.Event()
+        self.started = threading.Event()  # the scheduler exists and is about to run
         self.scheduler: Any = None  # the APScheduler BlockingScheduler, once run() made it
         self.standing_by: bool | None = None  # None until the first tick knows whether it delivers
         self.quiet_ticks_logged = False        # the start-up tick logs its line even when it sent nothing
@@ -86,7 +92,9 @@ class Daemon:
         log.info("reminder daemon %s started: tick every %ss, digest at %s:00 (%s) on working days, "
                  "database %s", self.holder, self.tick_seconds, self.config.digest_hour, self.config.timezone,
                  self.db_path)
-        scheduler.start()
+        self.started.set()
+        if not self.stopping.is_set():  # a signal that came while starting up stops it here
+            scheduler.start()
         self._release()
         log.info("reminder daemon %s stopped", self.holder)
 
@@ -186,7 +194,23 @@ class Daemon:
     def _stop(self, signum, frame) -> None:
         log.info("%s: stopping after the message in flight", signal.Signals(signum).name)
         self.stopping.set()
-        threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
+        threading.Thread(target=self._shutdown, daemon=True).start()
+
+    def _shutdown(self) -> None:
+        """Stop the scheduler once it runs. A signal can come while the service starts (systemd stopping
+        it during a slow first start): then ``run`` sees ``stopping`` and never starts the scheduler, or
+        the scheduler is between being made and running, and this waits for it rather than failing."""
+        from apscheduler.schedulers import SchedulerNotRunningError
+
+        if not self.started.wait(STARTUP_WAIT_S):
+            return
+        deadline = time.monotonic() + STARTUP_WAIT_S
+        while time.monotonic() < deadline:
+            try:
+                self.scheduler.shutdown(wait=True)
+                return
+            except SchedulerNotRunningError:  # made, not running yet (or never: run() saw the signal)
+                time.sleep(0.05)
 
     def _release(self) -> None:
         db = store.open_db(self.db_path)

@@ -99,3 +99,22 @@ def test_ticking_twice_from_the_command_line_sends_nothing_new(workdir):
 
     assert json.loads(first.stdout)["messages"] >= 1
     assert json.loads(second.stdout)["messages"] == 0 and json.loads(second.stdout)["notices"] == 0
+
+
+def test_a_stop_signal_during_start_up_stops_the_service_without_a_traceback(workdir):
+    """systemd may stop the service while it is still starting (a slow first start after an upgrade).
+    The signal came before the scheduler ran: its shutdown raised SchedulerNotRunningError in a thread
+    and the service went on running. Now it stops, releases what it holds, and says so."""
+    script = ("import logging, signal, sys\n"
+              "logging.basicConfig(level=logging.INFO)\n"
+              "from reminder.config import load_config\n"
+              "from reminder.daemon import Daemon\n"
+              "config = load_config(sys.argv[1], env={})\n"
+              "daemon = Daemon(config, config.database, tick_seconds=1)\n"
+              "daemon._stop(signal.SIGTERM, None)  # as if the signal came while starting\n"
+              "daemon.run()\n")
+    result = subprocess.run([sys.executable, "-c", script, str(workdir / "config.toml")], capture_output=True,
+                            text=True, timeout=30, check=False)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert "SIGTERM: stopping" in result.stderr and "stopped" in result.stderr
+    assert holder(workdir) is None and sent(workdir) == 0  # nothing ran, nothing is held
