@@ -232,3 +232,35 @@ def test_a_bad_link_gets_no_page_and_no_action(site, path):
     response = requests.get(site.url + path) if path.endswith("token") else requests.post(site.url + path, data={})
     assert response.status_code in (400, 403, 405)
     assert "县财政局" not in response.text
+
+
+QUESTIONABLE_PLAN = ("某县2021年信用信息公开任务\n| 序号 | 具体任务 | 责任单位 | 完成时限 |\n"
+                     "| 1 | 公开行政许可事项清单。 |  | 2021年11月30日前 |\n"
+                     "| 2 | 适时公开双随机抽查结果<i>。</i> | 县市场监管局 | 适时 |\n"
+                     "| 3 | 文件印发后公开解读材料。 | 县司法局 | 印发后5个工作日内 |\n")
+
+
+def test_the_queue_lists_deadlines_to_check_and_tasks_without_units_with_links_to_them(tmp_path):
+    from reminder.ingest import read_plan
+    from tests.websupport import START, serve_site
+
+    served, server = serve_site(tmp_path / "site")
+    try:
+        (tmp_path / "questionable.txt").write_text(QUESTIONABLE_PLAN, encoding="utf-8")
+        db = store.open_db(served.db_path)
+        try:
+            report = store.import_plans(db, [read_plan(tmp_path / "questionable.txt")], START)[0]
+        finally:
+            db.close()
+        plan = report.plan_id
+        queue = _office(served).get(f"{served.url}/queue").text
+        review = queue.split("需要人工核对的时限（2）", 1)[1].split("<h2>", 1)[0]
+        assert f'<a href="/task/{plan}-2">第2项（{plan}-2）</a>：时限“适时”，按 ' in review
+        assert "&lt;i&gt;" not in review and "<i>" not in review          # the list shows numbers, not task text
+        assert f'<a href="/task/{plan}-3">第3项（{plan}-3）</a>：时限“印发后5个工作日内”，等待事件日期' in review
+        assert f"/task/{plan}-1\"" not in review                          # a dated deadline needs no check
+        unassigned = queue.split("没有责任单位的任务（1）", 1)[1].split("<h2>", 1)[0]
+        assert f'<a href="/task/{plan}-1">第1项（{plan}-1）</a>：公开行政许可事项清单。' in unassigned
+        assert "县市场监管局" not in unassigned
+    finally:
+        server.stop()
