@@ -336,3 +336,32 @@ def test_a_new_preview_removes_staged_documents_nobody_confirmed_for_a_day(offic
     response = page.request.post(f"{site.url}/import/confirm", form={"csrf_token": token, "token": old.name,
                                                                      "digest": "x"})
     assert response.status == 400 and "超过一天未确认会被清理" in response.text()
+
+
+def test_a_unit_taken_off_a_task_from_its_page_loses_it_and_the_form_needs_its_csrf_token(fresh_site, page):
+    site = fresh_site
+    log_in(page, site)
+    page.goto(f"{site.url}/task/1-3")
+    assert "县审计局" in page.inner_text("ul.shares") and "县财政局" in page.inner_text("ul.shares")
+    # Without the CSRF token, or with another one: refused, nothing changes.
+    for form in ({"unit": "县审计局", "reason": "x", "remove": "1"},
+                 {"csrf_token": "0" * 64, "unit": "县审计局", "reason": "x", "remove": "1"}):
+        response = page.request.post(f"{site.url}/task/1-3/units", form=form, max_redirects=0)
+        assert response.status == 400 and "表单已失效" in response.text()
+    with sqlite3.connect(site.db_path) as db:
+        assert db.execute("SELECT count(*) FROM assignments WHERE task_id = 3 AND removed_at IS NULL").fetchone() == (2,)
+    assert "审计结果公开" in page.context.request.get(site.link("县审计局")).text()
+    page.fill("form.edit-units input[name=unit]", "县审计局")
+    page.fill("form.edit-units input[name=reason]", "审计结果由上级统一公开")
+    page.click("form.edit-units button[name=remove]")
+    assert "县审计局" not in page.inner_text("ul.shares") and "县财政局" in page.inner_text("ul.shares")
+    assert "取消：县审计局。理由：审计结果由上级统一公开" in page.inner_text("section.history")
+    screenshot(page, "task-units-removed")
+    unit_page = page.context.request.get(site.link("县审计局")).text()
+    assert "审计结果公开" not in unit_page
+    # Taking away a unit the task does not have says so and keeps nothing in the history.
+    page.fill("form.edit-units input[name=unit]", "县审计局")
+    page.fill("form.edit-units input[name=reason]", "再试一次")
+    page.click("form.edit-units button[name=remove]")
+    assert "“县审计局”不是这项任务的责任单位，未作改动。" in page.inner_text("main .problem")
+    assert page.inner_text("section.history").count("取消：县审计局") == 1

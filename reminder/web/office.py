@@ -103,11 +103,15 @@ def install(app: Flask) -> None:
         unit, reason = request.form.get("unit", "").strip(), request.form.get("reason", "")
         if not unit or not reason.strip():
             return _task_page(listing, "请填写单位和理由。", 400)
+        remove = request.form.get("remove") == "1"
         try:
-            store.edit_task_units(db(), listing.task.id, unit, request.form.get("remove") == "1", office_actor(),
-                                  state().now(), reason, state().config.directory)
-        except StoreError as refused:
-            return _task_page(listing, str(refused), 400)
+            changed, _ = store.edit_task_units(db(), listing.task.id, unit, remove, office_actor(), state().now(),
+                                               reason, state().config.directory)
+        except StoreError:   # the store's one refusal here: no unit of the task matches (its words are the CLI's)
+            changed = []
+        if not changed:
+            already = "不是这项任务的责任单位" if remove else "已是这项任务的责任单位"
+            return _task_page(listing, f"“{unit}”{already}，未作改动。", 409)
         return redirect(url_for("task_page", ref=ref))
 
     @app.get("/export/ledger.xlsx")
