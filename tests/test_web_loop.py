@@ -176,7 +176,7 @@ def test_done_request_returned_with_a_reason_then_confirmed_in_the_office_queue(
     assert twice.status_code == 409
     history = office.get(f"{site.url}/history", params={"unit": "县财政局"}).text
     for label in ("申请办结", "退回办结申请", "确认办结"):
-        assert label in history
+        assert f'<a href="/task/1-1">1-1</a> {label}' in history        # which task, not only which unit
     assert f"某县政务公开办（{USER}）" in history
     assert requests.get(f"{site.url}/queue", allow_redirects=False).status_code == 302   # login first
 

@@ -35,6 +35,7 @@ from reminder.model import (
     MessageStatus,
     RequestKind,
     TaskRecord,
+    TaskRef,
 )
 from reminder.web import files as stored_files
 from reminder.web.app import LINK_PROBLEMS, db, error_page, login_required, open_link, page, state
@@ -304,6 +305,7 @@ class QueueView:
     no_contact: list[tuple[str, int, bool]]   # (unit, open tasks, reached only through the fallback)
     dead: list[Any]                   # MessageListing of dead messages
     recent: list[Action]              # the latest actions (留痕)
+    task_refs: dict[int, TaskRef]     # the 登记号 of the tasks those actions are on
 
 
 def _install_queue_routes(app: Flask) -> None:
@@ -346,7 +348,8 @@ def _install_queue_routes(app: Flask) -> None:
     def office_history():
         unit = request.args.get("unit", "").strip()
         actions = store.history(db(), unit=unit or None, limit=500)
-        return page("history.html", unit=unit, actions=list(reversed(actions)))
+        return page("history.html", unit=unit, actions=list(reversed(actions)),
+                    task_refs=store.task_refs(db(), actions))
 
     @app.get("/evidence/<path:relative>")
     @login_required
@@ -370,7 +373,8 @@ def queue_view() -> QueueView:
         routes = routing.routes_for(config, unit)
         if not routes or all(r.id.startswith("fallback:") for r in routes):
             no_contact.append((unit, tasks, bool(routes)))
+    recent = list(reversed(store.history(db(), limit=30)))
     return QueueView(requests=store.pending_requests(db()), review=store.tasks_needing_review(db()),
                      unassigned=store.unassigned_tasks(db()), no_contact=no_contact,
-                     dead=store.list_messages(db(), MessageStatus.DEAD),
-                     recent=list(reversed(store.history(db(), limit=30))))
+                     dead=store.list_messages(db(), MessageStatus.DEAD), recent=recent,
+                     task_refs=store.task_refs(db(), recent))
