@@ -264,3 +264,37 @@ def test_the_queue_lists_deadlines_to_check_and_tasks_without_units_with_links_t
         assert "县市场监管局" not in unassigned
     finally:
         server.stop()
+
+
+def test_a_form_sent_twice_is_recorded_once_and_says_so(site):
+    clerk = Unit(site, "县政务服务数据管理局")
+    mine = _assignment(site, "1-4", "县政务服务数据管理局")
+    first = clerk.act("ack", mine.id)
+    assert first.status_code == 303 and "ok=ack" in first.headers["location"]
+    again = clerk.act("ack", mine.id)
+    assert again.status_code == 303 and "ok=repeat" in again.headers["location"]
+    assert "刚才已经提交过" in clerk.session.get(site.url + again.headers["location"]).text
+    for _ in range(2):
+        clerk.act("progress", mine.id, note="已起草年度报告", link="https://county.example/nb")
+    clerk.act("progress", mine.id, note="已报分管领导审定")               # news, not a repeat
+    site.clock.advance(minutes=11)
+    clerk.act("progress", mine.id, note="已报分管领导审定")               # the same words later: a new report
+    kept = [(a.kind, a.note) for a in _history(site, assignment_ids=[mine.id])]
+    assert kept == [(ActionKind.ACK, ""), (ActionKind.PROGRESS, "已起草年度报告"),
+                    (ActionKind.PROGRESS, "已报分管领导审定"), (ActionKind.PROGRESS, "已报分管领导审定")]
+
+
+def test_error_pages_lead_back_only_where_the_visitor_may_go(site):
+    clerk = Unit(site, "县财政局")
+    token = clerk.link.rsplit("/", 1)[1]
+    stale = clerk.act("ack", _assignment(site, "1-1", "县财政局").id, csrf="0" * 64)
+    assert stale.status_code == 400 and f'<a href="/u/{token}">返回本单位的任务页面</a>' in stale.text
+    theirs = clerk.act("ack", _assignment(site, "1-2", "县民政局").id)
+    assert theirs.status_code == 403 and f'<a href="/u/{token}">返回本单位的任务页面</a>' in theirs.text
+    tampered = requests.post(f"{clerk.link[:-2]}xx/act", data={})
+    assert tampered.status_code in (400, 403) and "<a href=\"/u/" not in tampered.text
+    office = _office(site)
+    bad = office.post(f"{site.url}/task/1-1/due", data={"due": "2021-12-01", "reason": "x"})
+    assert bad.status_code == 400 and '<a href="/task/1-1">返回任务页面</a>' in bad.text
+    assert '<a href="/queue">返回待办</a>' in office.post(f"{site.url}/queue/decide", data={}).text
+    assert "返回看板" not in requests.get(f"{site.url}/nowhere").text  # a stranger is led nowhere

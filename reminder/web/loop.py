@@ -13,7 +13,7 @@ import re
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, BinaryIO, cast
 
 from flask import Flask, abort, g, redirect, request, send_file, url_for
@@ -55,7 +55,10 @@ ACTION_LABELS = {
 """What each action is called on the pages."""
 
 DONE_MESSAGES = {"ack": "已签收。", "progress": "进展已报送。", "done": "办结申请已提交，等待办公室确认。",
-                 "extend": "延期申请已提交，等待办公室答复。"}
+                 "extend": "延期申请已提交，等待办公室答复。",
+                 "repeat": "这份内容刚才已经提交过（可能点了两次），没有重复记录。"}
+REPEAT_WITHIN = timedelta(minutes=10)
+"""A progress report the same as the unit's last one within this long is a form sent twice, not news."""
 QUEUE_MESSAGES = {"accepted": "已处理：同意。", "refused": "已处理：退回 / 不同意，理由已告知单位。",
                   "resent": "通知已重新排队发送。"}
 
@@ -125,10 +128,10 @@ def _install_unit_routes(app: Flask) -> None:
                               "请从本单位的链接重新打开页面。")
         what = request.form.get("action", "")
         try:
-            _act(what, assignment, Actor(ActorKind.UNIT, link.unit))
+            done = "repeat" if _repeated(what, assignment) else _act(what, assignment, Actor(ActorKind.UNIT, link.unit))
         except (StoreError, ValueError) as problem:
             return _unit_page(token, link.unit, link.expires, problem=_problem_text(problem), status=400)
-        return redirect(url_for("unit_page", token=token, ok=what) + f"#a{assignment.id}", code=303)
+        return redirect(url_for("unit_page", token=token, ok=done) + f"#a{assignment.id}", code=303)
 
     @app.get("/u/<token>/files/<path:relative>")
     def unit_file(token: str, relative: str):
@@ -166,8 +169,27 @@ def _removed(assignment_id: int) -> bool:
     return row is None or row[0] is not None
 
 
-def _act(what: str, assignment: Assignment, actor: Actor) -> None:
-    """Do what the form asks; raises ValueError (a field is wrong) or StoreError (the state refuses)."""
+def _repeated(what: str, assignment: Assignment) -> bool:
+    """Whether this form repeats what the unit just did (a double tap, a form sent again): a 签收 of an
+    assignment already acknowledged, or the same progress report (note, link, file name) as its last
+    within :data:`REPEAT_WITHIN`. 办结 and 延期 need no check: a second one waits behind the first."""
+    if what == "ack":
+        return assignment.acknowledged_at is not None
+    if what != "progress":
+        return False
+    mine = [a for a in store.history(db(), assignment_ids=[assignment.id])
+            if a.actor.kind is ActorKind.UNIT and a.kind is ActionKind.PROGRESS]
+    if not mine or state().now() - mine[-1].at > REPEAT_WITHIN:
+        return False
+    last, upload = mine[-1], request.files.get("file")
+    name = stored_files.clean_name(upload.filename) if upload is not None and upload.filename else None
+    return (last.note, last.link or "", last.file.rsplit("/", 1)[-1] if last.file else None) == (
+        request.form.get("note", "").strip(), request.form.get("link", "").strip(), name)
+
+
+def _act(what: str, assignment: Assignment, actor: Actor) -> str:
+    """Do what the form asks and say what was done (a key of DONE_MESSAGES); raises ValueError (a field
+    is wrong) or StoreError (the state refuses)."""
     now, note = state().now(), _note(request.form.get("note", ""))
     if what == "ack":
         store.acknowledge(db(), assignment.id, actor, now)
@@ -179,6 +201,7 @@ def _act(what: str, assignment: Assignment, actor: Actor) -> None:
         _report(what, assignment, actor, now, note)
     else:
         raise ValueError("未知的操作。")
+    return what
 
 
 def _report(what: str, assignment: Assignment, actor: Actor, now: datetime, note: str) -> None:
