@@ -551,13 +551,13 @@ def retry(ctx, message_id):
     click.echo(f"message {message_id} queued; delivered: {delivered.as_dict()}")
 
 
-def _report(ctx, task, unit, note, kind, on=None):
+def _report(ctx, task, unit, note, kind, on=None, now_text=None):
     """Record a unit's report and keep it in the 留痕 (actor: the CLI's user); the assignment and whether
     it was recorded (False: it was done, or open, already)."""
     from reminder import store
 
     db = _db(ctx)
-    now = _now(ctx, None)
+    now = _now(ctx, now_text)
     assignment = store.find_assignment(db, task, unit, _config(ctx).directory)
     actor, note = _cli_actor(), note or ""
     if kind == "done":
@@ -598,6 +598,13 @@ def _reported_on(ctx, on: str | None, now):
 _ON_HELP = "The day the unit reported, if earlier than today (YYYY-MM-DD), e.g. by phone."
 
 
+def _records_at(what: str):
+    """``--now``, for a command that records ``what`` in the 留痕: as of this time, like `tick --now`
+    and `import --now` (previews, tests, and entering the past in order)."""
+    return click.option("--now", "now_text", help=f"Record {what} as of this time (ISO, e.g. 2021-09-30T10:00; "
+                                                  "default: now).")
+
+
 @cli.command()
 @click.argument("task")
 @click.option("--unit", required=True, help="The unit that finished (its name or alias; a group's member by name).")
@@ -631,10 +638,11 @@ def progress(ctx, task, unit, note, on):
 @click.argument("task")
 @click.option("--unit", required=True, help="The unit whose task reopens.")
 @click.option("--note", default="", help="Why.")
+@_records_at("the reopening")
 @click.pass_context
-def reopen(ctx, task, unit, note):
+def reopen(ctx, task, unit, note, now_text):
     """Reopen TASK for a unit that was marked done by mistake."""
-    assignment, recorded = _report(ctx, task, unit, note, "reopen")
+    assignment, recorded = _report(ctx, task, unit, note, "reopen", now_text=now_text)
     if not recorded:
         click.echo(f"task {assignment.task.ref} is open for {assignment.unit} (not done); nothing to reopen")
         return
@@ -644,14 +652,15 @@ def reopen(ctx, task, unit, note):
 @cli.command()
 @click.argument("task")
 @click.option("--unit", required=True, help="The unit acknowledging (its name or alias; a group's member by name).")
+@_records_at("the 签收")
 @click.pass_context
-def ack(ctx, task, unit):
+def ack(ctx, task, unit, now_text):
     """Record that a unit acknowledged TASK (签收), e.g. by phone; its page shows it as 已签收."""
     from reminder import store
 
     db = _db(ctx)
     assignment = store.find_assignment(db, task, unit, _config(ctx).directory)
-    store.acknowledge(db, assignment.id, _cli_actor(), _now(ctx, None))
+    store.acknowledge(db, assignment.id, _cli_actor(), _now(ctx, now_text))
     click.echo(f"task {assignment.task.ref} acknowledged for {assignment.unit}")
 
 
@@ -700,15 +709,16 @@ def _action_json(action) -> dict:
 @click.argument("request_id", type=int)
 @click.option("--accept/--refuse", required=True, help="Confirm 办结 / approve 延期, or return / refuse it.")
 @click.option("--note", default="", help="The office's answer; required with --refuse (the unit sees it).")
+@_records_at("the decision (an approved 延期 replans from it)")
 @click.pass_context
-def decide(ctx, request_id, accept, note):
+def decide(ctx, request_id, accept, note, now_text):
     """Answer request REQUEST_ID (`reminder requests`): a confirmed 办结 closes the task for the unit; an
     approved 延期 moves that unit's due date and its reminders follow the new date."""
     from reminder import store
 
     if not accept and not note.strip():
         raise click.UsageError("--refuse needs --note with the reason (the unit sees it)")
-    decided = store.decide(_db(ctx), request_id, accept, _cli_actor(), _now(ctx, None), note.strip())
+    decided = store.decide(_db(ctx), request_id, accept, _cli_actor(), _now(ctx, now_text), note.strip())
     assignment = decided.assignment
     if decided.kind == "extend" and accept:
         click.echo(f"task {assignment.task.ref}: {assignment.unit} now due {decided.new_due}")
@@ -1097,7 +1107,11 @@ def export():
     """Exports for the office: the 台账 (.xlsx) and the annual report's 落实情况 paragraph."""
 
 
-def _ledger(ctx, plan_ref):
+_AS_OF_HELP = ("As of this time (ISO; a bare date is that day): days overdue and 亮灯 are counted from it "
+              "(default: now).")
+
+
+def _ledger(ctx, plan_ref, now_text):
     from reminder import store
     from reminder.ledger import ledger_rows
 
@@ -1106,30 +1120,32 @@ def _ledger(ctx, plan_ref):
     plans = store.match_plans(db, plan_ref) if plan_ref else None
     if plans == []:
         raise click.ClickException(f"no plan matches '{plan_ref}'; `reminder tasks` shows the imported plans")
-    today = _now(ctx, None).astimezone(config.zone).date()
+    today = _now(ctx, now_text).astimezone(config.zone).date()
     return ledger_rows(db, today, config.zone, config.policy.yellow_within_days, plans), today
 
 
 @export.command("ledger")
 @click.argument("file", type=click.Path(dir_okay=False, writable=True))
 @click.option("--plan", "plan_ref", help="Only this plan (id or part of its title).")
+@click.option("--now", "now_text", help=_AS_OF_HELP)
 @click.pass_context
-def export_ledger(ctx, file, plan_ref):
+def export_ledger(ctx, file, plan_ref, now_text):
     """Write the 台账 to FILE (.xlsx): one row per task × unit, as of today."""
     from reminder.ledger import write_xlsx
 
-    rows, today = _ledger(ctx, plan_ref)
+    rows, today = _ledger(ctx, plan_ref, now_text)
     write_xlsx(rows, file, today)
     click.echo(f"{len(rows)} rows written to {file}")
 
 
 @export.command("summary")
 @click.option("--plan", "plan_ref", help="Only this plan (id or part of its title).")
+@click.option("--now", "now_text", help=_AS_OF_HELP)
 @click.pass_context
-def export_summary(ctx, plan_ref):
+def export_summary(ctx, plan_ref, now_text):
     """Print the 落实情况 paragraph of each plan, as of today, for the annual report."""
     from reminder.ledger import summaries
 
-    rows, today = _ledger(ctx, plan_ref)
+    rows, today = _ledger(ctx, plan_ref, now_text)
     for _, text in summaries(rows, today):
         click.echo(text)

@@ -218,7 +218,7 @@ def _item(assignment: Assignment, due: date, inferred: bool, today: date) -> Uni
                     deadline_text=task.deadline.text, due=due, due_inferred=inferred,
                     days_left=(due - today).days, late=False, milestone=None, period=None,
                     due_written=task.due.written if task.due else None, new=False, last_report=None,
-                    units_text=task.units_text)
+                    units_text=task.units_text, due_change=str(assignment.due_change or ""))
 
 
 def _silent(db: sqlite_utils.Database, today: date) -> list[SilentItem]:

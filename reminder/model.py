@@ -272,6 +272,14 @@ class Policy:
         return date(plan_year, month, day)
 
 
+class DueChange(StrEnum):
+    """Who moved a unit's due date off the plan's: an approved 延期 (the unit's own date), or the office
+    setting the task's date by hand."""
+
+    EXTENDED = "extended"
+    OFFICE = "office"
+
+
 @dataclass(frozen=True)
 class TaskRecord:
     """A task as the store holds it, with what a notice or a listing shows about its plan.
@@ -294,6 +302,7 @@ class TaskRecord:
     events: dict[str, date] = field(default_factory=dict)
     removed: bool = False
     created_at: datetime | None = None  # when its plan first brought it (a unit added later is 新分配)
+    due_by_office: bool = False         # the office set ``due`` by hand: it is not the plan's date
 
     @property
     def number(self) -> str:
@@ -344,6 +353,14 @@ class Assignment:
         if self.due_extended is not None:
             return DueDate(self.due_extended, self.due_extended, False)
         return self.task.due
+
+    @property
+    def due_change(self) -> DueChange | None:
+        """Why ``due`` is not the date the plan's deadline text gives (None: it is), so that whatever
+        shows the text beside the date can say so instead of contradicting itself."""
+        if self.due_extended is not None:
+            return DueChange.EXTENDED
+        return DueChange.OFFICE if self.task.due_by_office else None
 
 
 @dataclass(frozen=True)

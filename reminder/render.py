@@ -90,6 +90,8 @@ class UnitItem(TypedDict):
     new: bool                 # the task was given to the unit by a later change: 新分配
     last_report: date | None  # check-ins: when the unit last reported (None: never)
     units_text: str           # the plan's unit cell as written (县直各部门（含本单位）)
+    due_change: str           # why ``due`` is not the deadline text's date: "extended" (an approved 延期),
+                              # "office" (the office set it), "" (it is the plan's)
 
 
 class StageSection(TypedDict):
@@ -517,7 +519,7 @@ def sample_item(stage: str, days_left: int | None, **changes: Any) -> UnitItem:
                     text="做好财政预决算信息公开，按规定公开部门预算、决算及“三公”经费", deadline_text="10月底前",
                     due=due, due_inferred=True, days_left=days_left, late=False, milestone=None, period=None,
                     due_written=date(2021, 10, 30) if due else None, new=False, last_report=None,
-                    units_text="县财政局")
+                    units_text="县财政局", due_change="")
     return cast(UnitItem, {**item, **changes})
 
 

@@ -264,4 +264,4 @@ def item(notice: Notice, today: date) -> UnitItem:
                     late=notice.late, milestone=notice.milestone, period=notice.period,
                     due_written=notice.due_written, new=notice.new,
                     last_report=reported.date() if reported and notice.stage is Stage.CHECKIN else None,
-                    units_text=task.units_text)
+                    units_text=task.units_text, due_change=str(assignment.due_change or ""))

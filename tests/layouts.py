@@ -76,8 +76,11 @@ def grid(spec: PlanSpec) -> tuple[list[str], list[list[str]], list[list[bool]]]:
         row, continues = [], []
         for column in columns:
             same = above is not None and cells[column] == above[column]
+            # An empty unit cell stays a cell of its own: merged empty cells cannot be told from one
+            # empty cell in print, and at the top of a PDF page the reader takes an empty merged cell
+            # for the rest of the cell above the break (see reminder/readers/pdf.py).
             joins = (column == "section" and spec.merge_sections and same) or (
-                column in ("lead", "units") and spec.blank_repeated_units and same
+                column in ("lead", "units") and spec.blank_repeated_units and same and bool(cells[column])
                 and cells["lead"] == above["lead"] and cells["units"] == above["units"])
             row.append(cells[column])
             continues.append(joins)

@@ -54,6 +54,22 @@ def test_requests_and_decide_answer_what_units_asked_for_and_reminders_follow_a_
     reminded = json.loads(run("tick", "--now", "2021-11-23", "--dry-run", "--json"))
     [notice] = [p for p in reminded["preview"] if p["unit"] == "县财政局" and "1-1" in p["text"]]
     assert "完成日期：2021年11月30日" in notice["text"]
+    assert "时限要求：2021年9月30日前（已批准延期至2021年11月30日）" in notice["text"]
     assert "在线签收" not in notice["text"] and "/u/" not in notice["text"]   # no [web]: no link
     kinds = [a["kind"] for a in json.loads(run("history", "--json"))]
     assert kinds[-2:] == ["request_extend", "approve"]
+
+
+def test_a_notice_for_a_task_whose_date_the_office_set_says_so_beside_the_plans_text(office):
+    run, config, _ = office
+    db = _db(config)
+    try:
+        task = store.get_task(db, "1-1").task
+        store.set_task_due(db, task.id, date(2021, 10, 29), Actor(ActorKind.OFFICE, "gwgk"),
+                           datetime(2021, 9, 1, 10, tzinfo=TZ), "市里统一调整", load_config(config).due_dates())
+    finally:
+        db.close()
+    reminded = json.loads(run("tick", "--now", "2021-10-25", "--dry-run", "--json"))
+    [notice] = [p for p in reminded["preview"] if p["unit"] == "县财政局" and "1-1" in p["text"]]
+    assert "时限要求：2021年9月30日前（办公室已调整完成日期）" in notice["text"]
+    assert "完成日期：2021年10月29日" in notice["text"] and "延期" not in notice["text"]

@@ -32,7 +32,8 @@ def item(stage: str = "reminder", **changes) -> dict:
             "text": "做好财政预决算信息公开，按规定在县政府门户网站公开部门预算、决算及“三公”经费情况",
             "deadline_text": "2021年11月1日前", "due": date(2021, 11, 1), "due_inferred": False,
             "days_left": days_left, "late": False, "milestone": None, "period": None,
-            "due_written": date(2021, 11, 1), "new": False, "last_report": None, "units_text": "县财政局"}
+            "due_written": date(2021, 11, 1), "new": False, "last_report": None, "units_text": "县财政局",
+            "due_change": ""}
     if stage == "checkin":
         base.update(due=None, due_written=None, deadline_text="持续推进", text="持续做好政策解读和回应关切工作")
     found = base | changes
@@ -480,3 +481,22 @@ def test_a_form_not_asked_for_is_not_rendered():
     assert text_only.text and text_only.html is None and text_only.markdown is None
     email = Renderer().render_unit(render.sample_unit_context(), forms={"html"})
     assert email.html and email.markdown is None
+
+
+def test_a_date_moved_off_the_plans_says_why_beside_the_deadline_text_in_every_form():
+    """An approved 延期 or the office's own date: the plan's 时限 text stays (it is what the plan says)
+    and the notice says why the 完成日期 beside it differs."""
+    extended = render.sample_item("reminder", 5, deadline_text="2021年9月30日前", due=date(2021, 11, 30),
+                                  due_written=date(2021, 11, 30), due_inferred=False, due_change="extended")
+    edited = render.sample_item("reminder", 5, task_number="7", task_ref="1-7", deadline_text="2021年9月30日前",
+                                due=date(2021, 10, 15), due_written=date(2021, 10, 15), due_inferred=False,
+                                due_change="office")
+    plain = render.sample_item("reminder", 5, task_number="8", task_ref="1-8", deadline_text="2021年11月1日前",
+                               due_inferred=False)
+    context = render.notice_context([("县财政局", [extended, edited, plain])], render.SAMPLE_CONTACT,
+                                    datetime(2021, 11, 25, 9, 0))
+    rendered = Renderer().render_unit(context)
+    for body in (rendered.text, rendered.markdown, rendered.html):
+        assert "2021年9月30日前（已批准延期至2021年11月30日）" in body
+        assert "2021年9月30日前（办公室已调整完成日期）" in body
+        assert "2021年11月1日前（" not in body and body.count("已批准延期") == 1

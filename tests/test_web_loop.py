@@ -176,7 +176,7 @@ def test_done_request_returned_with_a_reason_then_confirmed_in_the_office_queue(
     assert twice.status_code == 409
     history = office.get(f"{site.url}/history", params={"unit": "县财政局"}).text
     for label in ("申请办结", "退回办结申请", "确认办结"):
-        assert label in history
+        assert f'<a href="/task/1-1">1-1</a> {label}' in history        # which task, not only which unit
     assert f"某县政务公开办（{USER}）" in history
     assert requests.get(f"{site.url}/queue", allow_redirects=False).status_code == 302   # login first
 
@@ -232,3 +232,69 @@ def test_a_bad_link_gets_no_page_and_no_action(site, path):
     response = requests.get(site.url + path) if path.endswith("token") else requests.post(site.url + path, data={})
     assert response.status_code in (400, 403, 405)
     assert "县财政局" not in response.text
+
+
+QUESTIONABLE_PLAN = ("某县2021年信用信息公开任务\n| 序号 | 具体任务 | 责任单位 | 完成时限 |\n"
+                     "| 1 | 公开行政许可事项清单。 |  | 2021年11月30日前 |\n"
+                     "| 2 | 适时公开双随机抽查结果<i>。</i> | 县市场监管局 | 适时 |\n"
+                     "| 3 | 文件印发后公开解读材料。 | 县司法局 | 印发后5个工作日内 |\n")
+
+
+def test_the_queue_lists_deadlines_to_check_and_tasks_without_units_with_links_to_them(tmp_path):
+    from reminder.ingest import read_plan
+    from tests.websupport import START, serve_site
+
+    served, server = serve_site(tmp_path / "site")
+    try:
+        (tmp_path / "questionable.txt").write_text(QUESTIONABLE_PLAN, encoding="utf-8")
+        db = store.open_db(served.db_path)
+        try:
+            report = store.import_plans(db, [read_plan(tmp_path / "questionable.txt")], START)[0]
+        finally:
+            db.close()
+        plan = report.plan_id
+        queue = _office(served).get(f"{served.url}/queue").text
+        review = queue.split("需要人工核对的时限（2）", 1)[1].split("<h2>", 1)[0]
+        assert f'<a href="/task/{plan}-2">第2项（{plan}-2）</a>：时限“适时”，按 ' in review
+        assert "&lt;i&gt;" not in review and "<i>" not in review          # the list shows numbers, not task text
+        assert f'<a href="/task/{plan}-3">第3项（{plan}-3）</a>：时限“印发后5个工作日内”，等待事件日期' in review
+        assert f"/task/{plan}-1\"" not in review                          # a dated deadline needs no check
+        unassigned = queue.split("没有责任单位的任务（1）", 1)[1].split("<h2>", 1)[0]
+        assert f'<a href="/task/{plan}-1">第1项（{plan}-1）</a>：公开行政许可事项清单。' in unassigned
+        assert "县市场监管局" not in unassigned
+    finally:
+        server.stop()
+
+
+def test_a_form_sent_twice_is_recorded_once_and_says_so(site):
+    clerk = Unit(site, "县政务服务数据管理局")
+    mine = _assignment(site, "1-4", "县政务服务数据管理局")
+    first = clerk.act("ack", mine.id)
+    assert first.status_code == 303 and "ok=ack" in first.headers["location"]
+    again = clerk.act("ack", mine.id)
+    assert again.status_code == 303 and "ok=repeat" in again.headers["location"]
+    assert "刚才已经提交过" in clerk.session.get(site.url + again.headers["location"]).text
+    for _ in range(2):
+        clerk.act("progress", mine.id, note="已起草年度报告", link="https://county.example/nb")
+    clerk.act("progress", mine.id, note="已报分管领导审定")               # news, not a repeat
+    site.clock.advance(minutes=11)
+    clerk.act("progress", mine.id, note="已报分管领导审定")               # the same words later: a new report
+    kept = [(a.kind, a.note) for a in _history(site, assignment_ids=[mine.id])]
+    assert kept == [(ActionKind.ACK, ""), (ActionKind.PROGRESS, "已起草年度报告"),
+                    (ActionKind.PROGRESS, "已报分管领导审定"), (ActionKind.PROGRESS, "已报分管领导审定")]
+
+
+def test_error_pages_lead_back_only_where_the_visitor_may_go(site):
+    clerk = Unit(site, "县财政局")
+    token = clerk.link.rsplit("/", 1)[1]
+    stale = clerk.act("ack", _assignment(site, "1-1", "县财政局").id, csrf="0" * 64)
+    assert stale.status_code == 400 and f'<a href="/u/{token}">返回本单位的任务页面</a>' in stale.text
+    theirs = clerk.act("ack", _assignment(site, "1-2", "县民政局").id)
+    assert theirs.status_code == 403 and f'<a href="/u/{token}">返回本单位的任务页面</a>' in theirs.text
+    tampered = requests.post(f"{clerk.link[:-2]}xx/act", data={})
+    assert tampered.status_code in (400, 403) and "<a href=\"/u/" not in tampered.text
+    office = _office(site)
+    bad = office.post(f"{site.url}/task/1-1/due", data={"due": "2021-12-01", "reason": "x"})
+    assert bad.status_code == 400 and '<a href="/task/1-1">返回任务页面</a>' in bad.text
+    assert '<a href="/queue">返回待办</a>' in office.post(f"{site.url}/queue/decide", data={}).text
+    assert "返回看板" not in requests.get(f"{site.url}/nowhere").text  # a stranger is led nowhere

@@ -88,6 +88,8 @@ def test_an_uploaded_plan_is_previewed_with_its_changes_and_stored_only_on_confi
     assert page.locator("main img").count() == 0
     screenshot(page, "import-preview")
     assert stored(site) == before, "a preview must store nothing"
+    confirm_form = {name: page.input_value(f"form:has-text('确认导入') input[name={name}]")
+                    for name in ("csrf_token", "token", "digest", "plan_year")}
 
     page.click("text=确认导入")
     assert "已导入" in page.inner_text("main")
@@ -96,13 +98,20 @@ def test_an_uploaded_plan_is_previewed_with_its_changes_and_stored_only_on_confi
         rows = dict(db.execute("SELECT number, due FROM tasks WHERE removed_at IS NULL").fetchall())
         removed = db.execute("SELECT number FROM tasks WHERE removed_at IS NOT NULL").fetchall()
     assert rows == {"1": "2021-11-01", "2": "2021-11-30", "3": None, "5": rows["5"]} and removed == [("4",)]
-    # The document is kept where no download reaches it.
-    kept = list((site.folder / "files" / ".imports").glob("*/plan.txt"))
+    # The document moved from staging to the stored files, which the import's 留痕 names.
+    assert not list((site.folder / "files" / ".imports").iterdir())
+    kept = list((site.folder / "files").glob("*/plan.txt"))
     assert len(kept) == 1 and kept[0].read_text(encoding="utf-8") == CORRECTED
     assert oct(kept[0].parent.stat().st_mode & 0o777) == "0o700"
     token = kept[0].parent.name
-    assert page.request.get(f"{site.url}/files/.imports/{token}/plan.txt").status == 404
-    assert page.request.get(f"{site.url}/files/..%2F.imports%2F{token}%2Fplan.txt").status == 404
+    with sqlite3.connect(site.db_path) as db:
+        assert db.execute("SELECT file FROM actions WHERE kind = 'import'").fetchall() == [(f"{token}/plan.txt",)]
+    assert page.request.get(f"{site.url}/evidence/{token}/plan.txt").body().decode("utf-8") == CORRECTED
+    # A second confirm (the button pressed twice, or the page sent again) says it is done already.
+    again = page.request.post(f"{site.url}/import/confirm", form=confirm_form)
+    assert again.status == 409 and "这份计划已经导入" in again.text()
+    with sqlite3.connect(site.db_path) as db:
+        assert db.execute("SELECT count(*) FROM actions WHERE kind = 'import'").fetchone() == (1,)
 
 
 def test_a_plan_is_imported_from_its_web_address(office_site, page, tmp_path):
@@ -299,3 +308,60 @@ def test_the_ledger_downloads_and_reads_back_with_the_stores_figures(fresh_site,
     page.context.clear_cookies()
     response = page.request.get(f"{site.url}/export/ledger.xlsx", max_redirects=0)
     assert response.status == 302
+
+
+def test_a_new_preview_removes_staged_documents_nobody_confirmed_for_a_day(office_site, page, tmp_path):
+    import os
+    import time
+
+    site = office_site
+    staging = site.folder / "files" / ".imports"
+    staging.mkdir(parents=True, exist_ok=True)
+    old, recent = staging / "0123456789abcdef", staging / "fedcba9876543210"
+    for folder, age in ((old, 25 * 3600), (recent, 3600)):
+        folder.mkdir()
+        (folder / "plan.txt").write_text(CORRECTED, encoding="utf-8")
+        os.utime(folder, (time.time() - age, time.time() - age))
+    log_in(page, site)
+    corrected = tmp_path / "plan.txt"
+    corrected.write_text(CORRECTED, encoding="utf-8")
+    page.goto(f"{site.url}/import")
+    page.set_input_files("input[name=file]", str(corrected))
+    page.click("main button[type=submit]")
+    assert "导入预览" in page.inner_text("main")
+    left = {p.name for p in staging.iterdir()}
+    assert old.name not in left and recent.name in left and len(left) == 2   # and the new preview's own
+    # The old preview's confirm now says where it went, rather than failing without a word.
+    token = page.input_value("input[name=csrf_token]")
+    response = page.request.post(f"{site.url}/import/confirm", form={"csrf_token": token, "token": old.name,
+                                                                     "digest": "x"})
+    assert response.status == 400 and "超过一天未确认会被清理" in response.text()
+
+
+def test_a_unit_taken_off_a_task_from_its_page_loses_it_and_the_form_needs_its_csrf_token(fresh_site, page):
+    site = fresh_site
+    log_in(page, site)
+    page.goto(f"{site.url}/task/1-3")
+    assert "县审计局" in page.inner_text("ul.shares") and "县财政局" in page.inner_text("ul.shares")
+    # Without the CSRF token, or with another one: refused, nothing changes.
+    for form in ({"unit": "县审计局", "reason": "x", "remove": "1"},
+                 {"csrf_token": "0" * 64, "unit": "县审计局", "reason": "x", "remove": "1"}):
+        response = page.request.post(f"{site.url}/task/1-3/units", form=form, max_redirects=0)
+        assert response.status == 400 and "表单已失效" in response.text()
+    with sqlite3.connect(site.db_path) as db:
+        assert db.execute("SELECT count(*) FROM assignments WHERE task_id = 3 AND removed_at IS NULL").fetchone() == (2,)
+    assert "审计结果公开" in page.context.request.get(site.link("县审计局")).text()
+    page.fill("form.edit-units input[name=unit]", "县审计局")
+    page.fill("form.edit-units input[name=reason]", "审计结果由上级统一公开")
+    page.click("form.edit-units button[name=remove]")
+    assert "县审计局" not in page.inner_text("ul.shares") and "县财政局" in page.inner_text("ul.shares")
+    assert "取消：县审计局。理由：审计结果由上级统一公开" in page.inner_text("section.history")
+    screenshot(page, "task-units-removed")
+    unit_page = page.context.request.get(site.link("县审计局")).text()
+    assert "审计结果公开" not in unit_page
+    # Taking away a unit the task does not have says so and keeps nothing in the history.
+    page.fill("form.edit-units input[name=unit]", "县审计局")
+    page.fill("form.edit-units input[name=reason]", "再试一次")
+    page.click("form.edit-units button[name=remove]")
+    assert "“县审计局”不是这项任务的责任单位，未作改动。" in page.inner_text("main .problem")
+    assert page.inner_text("section.history").count("取消：县审计局") == 1

@@ -118,6 +118,7 @@ from reminder.store.actions import (
     request_done,
     request_extension,
     requests_of,
+    task_refs,
 )
 from reminder.store.base import chunks, db_path, timestamp, transaction
 from reminder.store.due import recompute_due_dates, refresh_due_dates
@@ -283,6 +284,7 @@ __all__ = [
     "revoke_unit_links",
     "schema_version",
     "set_task_due",
+    "task_refs",
     "tasks_needing_review",
     "timestamp",
     "transaction",

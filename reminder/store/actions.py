@@ -28,6 +28,7 @@ from reminder.model import (
     ReportOutcome,
     RequestKind,
     RequestState,
+    TaskRef,
 )
 from reminder.store.base import LOOK_NOW, chunks, inserted_id, iso, timestamp, to_json, transaction
 from reminder.store.tasks import assignments_by_id, record_progress
@@ -65,6 +66,18 @@ def record_action(db: sqlite_utils.Database, kind: ActionKind, actor: Actor, now
     return Action(id=action_id, at=now, actor=actor, kind=kind, assignment_id=assignment_id, task_id=task_id,
                   plan_id=plan_id, unit=unit, message_id=message_id, note=note or "", file=file, link=link,
                   old_due=old_due, new_due=new_due, request_id=request_id)
+
+
+def task_refs(db: sqlite_utils.Database, actions: Sequence[Action]) -> dict[int, TaskRef]:
+    """The 登记号 of the tasks ``actions`` are about (task id -> ref), removed tasks too, so a history can
+    say which task each action was on."""
+    ids = sorted({a.task_id for a in actions if a.task_id is not None})
+    refs: dict[int, TaskRef] = {}
+    for part in chunks(ids):
+        rows = db.execute("SELECT id, plan_id, number FROM tasks WHERE id IN (SELECT value FROM json_each(?))",
+                          [to_json(part)]).fetchall()
+        refs.update({row[0]: TaskRef(row[1], row[2]) for row in rows})
+    return refs
 
 
 def history(db: sqlite_utils.Database, *, assignment_ids: Sequence[int] | None = None, unit: str | None = None,

@@ -51,7 +51,7 @@ from reminder.store.plans import match_plans
 
 TASK_COLUMNS = """t.id AS task_id, t.plan_id, p.title AS plan_title, p.plan_year, t.number, t.section, t.text,
        t.kind, t.due, t.due_written, t.inferred, t.deadline, t.units_text, t.line, t.removed_at,
-       t.created_at AS task_created_at"""
+       t.created_at AS task_created_at, t.due_office IS NOT NULL AS due_by_office"""
 """The columns :func:`task_record` reads, from ``tasks t JOIN plans p``."""
 
 
@@ -83,6 +83,7 @@ def task_record(row: Mapping, events: Mapping[str, date] | None = None) -> TaskR
         events=dict(events or {}),
         removed=row["removed_at"] is not None,
         created_at=_instant(row["task_created_at"]),
+        due_by_office=bool(row["due_by_office"]),
     )
 
 

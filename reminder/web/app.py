@@ -54,7 +54,7 @@ from reminder.web.guard import (
     token_hash,
 )
 from reminder.web.keys import derive, load_secret
-from reminder.web.links import LinkProblem, UnitLink, make_token, read_token
+from reminder.web.links import BadLink, LinkProblem, UnitLink, make_token, read_token
 from reminder.web.passwords import (
     PasswordHash,
     hash_password,
@@ -157,7 +157,32 @@ def page(template: str, status: int = 200, **context: Any) -> Response:
 
 
 def error_page(status: int, title: str, message: str, advice: str = "") -> Response:
-    return page("error.html", status, title=title, message=message, advice=advice)
+    back_url, back_label = way_back()
+    return page("error.html", status, title=title, message=message, advice=advice, back_url=back_url,
+                back_label=back_label)
+
+
+def way_back() -> tuple[str, str]:
+    """Where an error page sends a person on (address, words; ("", "") for nowhere): a unit to its own
+    page when the link in the address still opens it, the office to the page it came from (or the
+    board; pages send no Referer, so it is told by the address); anyone else to nothing, so an error
+    page never leads a stranger into the app."""
+    parts = request.path.split("/")
+    if len(parts) > 2 and parts[1] == "u":
+        try:
+            open_link(parts[2])
+        except BadLink:
+            return "", ""
+        return url_for("unit_page", token=parts[2]), "返回本单位的任务页面"
+    if not g.get("user"):
+        return "", ""
+    if len(parts) > 3 and parts[1] == "task" and TaskRef.parse(parts[2]) is not None:
+        return url_for("task_page", ref=parts[2]), "返回任务页面"
+    section = {"queue": ("queue", "返回待办"), "history": ("queue", "返回待办"), "import": ("import_form", "返回导入"),
+               "files": ("files", "返回文件")}.get(parts[1] if len(parts) > 1 else "")
+    if section:
+        return url_for(section[0]), section[1]
+    return url_for("board"), "返回看板"
 
 
 # ---------------------------------------------------------------------------------------------

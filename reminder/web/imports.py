@@ -7,6 +7,10 @@ hidden names) together with where it came from. The preview reads it with the sa
 `reminder import` and asks the store what the import would change (``store.preview_import``: the real
 import, rolled back); nothing is stored until the office confirms, and the confirm reads the very same
 staged bytes again and checks that the plan is still the one previewed.
+
+A confirmed document moves to the stored files (``<files_dir>/<random>/<name>``, what the import's
+留痕 names, downloadable by the office) and its staging folder goes; a preview nobody confirmed is
+removed by the next preview once it is a day old.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import shutil
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +35,8 @@ from reminder.web.files import PLAN_TYPES, clean_name, extension, save_upload
 
 STAGING = ".imports"
 META = "source.json"
+STALE_AFTER_SECONDS = 24 * 3600
+"""A staged document nobody confirmed within this long is removed by the next preview."""
 _TOKEN = re.compile(r"[0-9a-f]{16}\Z")
 
 
@@ -58,6 +66,22 @@ class ImportPreview:
 
 def staging_folder(files_dir: Path) -> Path:
     return files_dir / STAGING
+
+
+def remove_stale(files_dir: Path, now: float | None = None) -> list[str]:
+    """Remove the staging folders last written more than a day before ``now`` (seconds since the epoch,
+    the clock file times use; default: the system's), so previews nobody confirmed do not pile up.
+    Returns the tokens removed."""
+    folder = staging_folder(files_dir)
+    if not folder.is_dir():
+        return []
+    cutoff = (time.time() if now is None else now) - STALE_AFTER_SECONDS
+    removed = []
+    for entry in folder.iterdir():
+        if _TOKEN.match(entry.name) and entry.is_dir() and not entry.is_symlink() and entry.stat().st_mtime < cutoff:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry.name)
+    return removed
 
 
 def stage_upload(files_dir: Path, filename: str, stream: BinaryIO, max_bytes: int) -> StagedPlan:
@@ -108,6 +132,12 @@ def load_staged(files_dir: Path, token: str) -> StagedPlan | None:
     return StagedPlan(token=token, path=path, source=meta["source"], charset=meta.get("charset"))
 
 
+def was_confirmed(files_dir: Path, token: str) -> bool:
+    """Whether the document ``token`` named was imported already (a confirm sent twice)."""
+    return bool(_TOKEN.match(token or "")) and (files_dir / token).is_dir() \
+        and not (staging_folder(files_dir) / token).exists()
+
+
 def read_staged(staged: StagedPlan, plan_year: int | None = None) -> Plan:
     """The plan in a staged document, read as `reminder import` reads it; raises InputError."""
     from reminder.ingest import build_plan
@@ -139,10 +169,20 @@ def confirm(db: sqlite_utils.Database, staged: StagedPlan, digest: str, now: dat
     plan = read_staged(staged, plan_year)
     if not secrets.compare_digest(store.plan_digest(plan), digest):
         raise PlanChanged
-    with store.transaction(db, f"import {staged.source}"):
-        report = store.import_plan(db, plan, now, due_dates=due_dates, units=directory)
-        store.record_action(db, ActionKind.IMPORT, actor, now, plan_id=report.plan_id, link=staged.source,
-                            file=f"{STAGING}/{staged.token}/{staged.path.name}",
-                            note=f"{report.status}: +{len(report.tasks_added)} -{len(report.tasks_removed)} "
-                                 f"~{len(report.tasks_changed)} tasks")
+    staging = staged.path.parent
+    files_dir = staging.parent.parent
+    kept = files_dir / staged.token / staged.path.name
+    kept.parent.mkdir(mode=0o700)
+    shutil.copyfile(staged.path, kept)
+    try:
+        with store.transaction(db, f"import {staged.source}"):
+            report = store.import_plan(db, plan, now, due_dates=due_dates, units=directory)
+            store.record_action(db, ActionKind.IMPORT, actor, now, plan_id=report.plan_id, link=staged.source,
+                                file=f"{staged.token}/{staged.path.name}",
+                                note=f"{report.status}: +{len(report.tasks_added)} -{len(report.tasks_removed)} "
+                                     f"~{len(report.tasks_changed)} tasks")
+    except BaseException:
+        shutil.rmtree(kept.parent, ignore_errors=True)
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
     return plan, report

@@ -13,7 +13,7 @@ import re
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, BinaryIO, cast
 
 from flask import Flask, abort, g, redirect, request, send_file, url_for
@@ -35,6 +35,7 @@ from reminder.model import (
     MessageStatus,
     RequestKind,
     TaskRecord,
+    TaskRef,
 )
 from reminder.web import files as stored_files
 from reminder.web.app import LINK_PROBLEMS, db, error_page, login_required, open_link, page, state
@@ -54,7 +55,10 @@ ACTION_LABELS = {
 """What each action is called on the pages."""
 
 DONE_MESSAGES = {"ack": "已签收。", "progress": "进展已报送。", "done": "办结申请已提交，等待办公室确认。",
-                 "extend": "延期申请已提交，等待办公室答复。"}
+                 "extend": "延期申请已提交，等待办公室答复。",
+                 "repeat": "这份内容刚才已经提交过（可能点了两次），没有重复记录。"}
+REPEAT_WITHIN = timedelta(minutes=10)
+"""A progress report the same as the unit's last one within this long is a form sent twice, not news."""
 QUEUE_MESSAGES = {"accepted": "已处理：同意。", "refused": "已处理：退回 / 不同意，理由已告知单位。",
                   "resent": "通知已重新排队发送。"}
 
@@ -124,10 +128,10 @@ def _install_unit_routes(app: Flask) -> None:
                               "请从本单位的链接重新打开页面。")
         what = request.form.get("action", "")
         try:
-            _act(what, assignment, Actor(ActorKind.UNIT, link.unit))
+            done = "repeat" if _repeated(what, assignment) else _act(what, assignment, Actor(ActorKind.UNIT, link.unit))
         except (StoreError, ValueError) as problem:
             return _unit_page(token, link.unit, link.expires, problem=_problem_text(problem), status=400)
-        return redirect(url_for("unit_page", token=token, ok=what) + f"#a{assignment.id}", code=303)
+        return redirect(url_for("unit_page", token=token, ok=done) + f"#a{assignment.id}", code=303)
 
     @app.get("/u/<token>/files/<path:relative>")
     def unit_file(token: str, relative: str):
@@ -165,8 +169,27 @@ def _removed(assignment_id: int) -> bool:
     return row is None or row[0] is not None
 
 
-def _act(what: str, assignment: Assignment, actor: Actor) -> None:
-    """Do what the form asks; raises ValueError (a field is wrong) or StoreError (the state refuses)."""
+def _repeated(what: str, assignment: Assignment) -> bool:
+    """Whether this form repeats what the unit just did (a double tap, a form sent again): a 签收 of an
+    assignment already acknowledged, or the same progress report (note, link, file name) as its last
+    within :data:`REPEAT_WITHIN`. 办结 and 延期 need no check: a second one waits behind the first."""
+    if what == "ack":
+        return assignment.acknowledged_at is not None
+    if what != "progress":
+        return False
+    mine = [a for a in store.history(db(), assignment_ids=[assignment.id])
+            if a.actor.kind is ActorKind.UNIT and a.kind is ActionKind.PROGRESS]
+    if not mine or state().now() - mine[-1].at > REPEAT_WITHIN:
+        return False
+    last, upload = mine[-1], request.files.get("file")
+    name = stored_files.clean_name(upload.filename) if upload is not None and upload.filename else None
+    return (last.note, last.link or "", last.file.rsplit("/", 1)[-1] if last.file else None) == (
+        request.form.get("note", "").strip(), request.form.get("link", "").strip(), name)
+
+
+def _act(what: str, assignment: Assignment, actor: Actor) -> str:
+    """Do what the form asks and say what was done (a key of DONE_MESSAGES); raises ValueError (a field
+    is wrong) or StoreError (the state refuses)."""
     now, note = state().now(), _note(request.form.get("note", ""))
     if what == "ack":
         store.acknowledge(db(), assignment.id, actor, now)
@@ -178,6 +201,7 @@ def _act(what: str, assignment: Assignment, actor: Actor) -> None:
         _report(what, assignment, actor, now, note)
     else:
         raise ValueError("未知的操作。")
+    return what
 
 
 def _report(what: str, assignment: Assignment, actor: Actor, now: datetime, note: str) -> None:
@@ -304,6 +328,7 @@ class QueueView:
     no_contact: list[tuple[str, int, bool]]   # (unit, open tasks, reached only through the fallback)
     dead: list[Any]                   # MessageListing of dead messages
     recent: list[Action]              # the latest actions (留痕)
+    task_refs: dict[int, TaskRef]     # the 登记号 of the tasks those actions are on
 
 
 def _install_queue_routes(app: Flask) -> None:
@@ -346,7 +371,8 @@ def _install_queue_routes(app: Flask) -> None:
     def office_history():
         unit = request.args.get("unit", "").strip()
         actions = store.history(db(), unit=unit or None, limit=500)
-        return page("history.html", unit=unit, actions=list(reversed(actions)))
+        return page("history.html", unit=unit, actions=list(reversed(actions)),
+                    task_refs=store.task_refs(db(), actions))
 
     @app.get("/evidence/<path:relative>")
     @login_required
@@ -370,7 +396,8 @@ def queue_view() -> QueueView:
         routes = routing.routes_for(config, unit)
         if not routes or all(r.id.startswith("fallback:") for r in routes):
             no_contact.append((unit, tasks, bool(routes)))
+    recent = list(reversed(store.history(db(), limit=30)))
     return QueueView(requests=store.pending_requests(db()), review=store.tasks_needing_review(db()),
                      unassigned=store.unassigned_tasks(db()), no_contact=no_contact,
-                     dead=store.list_messages(db(), MessageStatus.DEAD),
-                     recent=list(reversed(store.history(db(), limit=30))))
+                     dead=store.list_messages(db(), MessageStatus.DEAD), recent=recent,
+                     task_refs=store.task_refs(db(), recent))

@@ -40,6 +40,7 @@ def install(app: Flask) -> None:
         files_dir = state().web.files_dir
         url = request.form.get("url", "").strip()
         upload = request.files.get("file")
+        imports.remove_stale(files_dir)
         try:
             if upload is not None and upload.filename:
                 staged = imports.stage_upload(files_dir, upload.filename, upload.stream, limit)
@@ -57,9 +58,12 @@ def install(app: Flask) -> None:
     @login_required
     def import_confirm():
         plan_year, problem = _plan_year(request.form.get("plan_year", ""))
-        staged = imports.load_staged(state().web.files_dir, request.form.get("token", ""))
+        token = request.form.get("token", "")
+        staged = imports.load_staged(state().web.files_dir, token)
+        if staged is None and imports.was_confirmed(state().web.files_dir, token):
+            return _form_page("这份计划已经导入（确认只需一次），导入结果见看板和操作记录。", 409)
         if staged is None or problem:
-            return _form_page("找不到待导入的文件，请重新上传。", 400)
+            return _form_page("找不到待导入的文件（预览超过一天未确认会被清理），请重新上传。", 400)
         try:
             plan, report = imports.confirm(db(), staged, request.form.get("digest", ""), state().now(),
                                            state().config.due_dates(), state().config.directory, office_actor(),
@@ -99,11 +103,15 @@ def install(app: Flask) -> None:
         unit, reason = request.form.get("unit", "").strip(), request.form.get("reason", "")
         if not unit or not reason.strip():
             return _task_page(listing, "请填写单位和理由。", 400)
+        remove = request.form.get("remove") == "1"
         try:
-            store.edit_task_units(db(), listing.task.id, unit, request.form.get("remove") == "1", office_actor(),
-                                  state().now(), reason, state().config.directory)
-        except StoreError as refused:
-            return _task_page(listing, str(refused), 400)
+            changed, _ = store.edit_task_units(db(), listing.task.id, unit, remove, office_actor(), state().now(),
+                                               reason, state().config.directory)
+        except StoreError:   # the store's one refusal here: no unit of the task matches (its words are the CLI's)
+            changed = []
+        if not changed:
+            already = "不是这项任务的责任单位" if remove else "已是这项任务的责任单位"
+            return _task_page(listing, f"“{unit}”{already}，未作改动。", 409)
         return redirect(url_for("task_page", ref=ref))
 
     @app.get("/export/ledger.xlsx")
