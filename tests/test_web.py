@@ -438,3 +438,10 @@ def test_the_example_config_documents_a_working_web_section():
     data = tomllib.loads(example.read_text(encoding="utf-8"))
     assert "web" in data
     assert parse_config(data, {}, base_dir=example.parent).web.bind == "127.0.0.1"
+
+
+def test_the_packaged_files_check_renders_every_page_template():
+    """CI runs this check on the built wheel; a template that needs a new key fails here first."""
+    from reminder.web.app import packaged_files_check
+
+    assert packaged_files_check() is None

@@ -403,7 +403,7 @@ def packaged_files_check() -> None:
                           deadline=Deadline(text="年底前", kind=DeadlineKind.FIXED, due=date(2021, 12, 31)),
                           due=DueDate(date(2021, 12, 31), date(2021, 12, 31)))
         samples: dict[str, dict[str, Any]] = {
-            "error.html": {"title": "t", "message": "m", "advice": "a"},
+            "error.html": {"title": "t", "message": "m", "advice": "a", "back_url": "/queue", "back_label": "返回"},
             "link_error.html": {"title": "t", "message": "m", "unit": "县财政局"},
             "unit.html": {"unit": "县财政局", "zone": Config().zone, "expires": clock.now(), "token": "t",
                           "tasks": [_sample_unit_view(task)], "ok": "", "problem": "", "limit": 20,
