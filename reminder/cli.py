@@ -395,7 +395,13 @@ def tick(ctx, now_text, dry_run, as_json):
     db = _db(ctx, refresh=not dry_run)
     if not dry_run:
         _recover_clock(db, config, now)
-    report = run_tick(db, config, now, dry_run=dry_run, holder=_holder("tick"))
+    from reminder.present import SendingMeter
+
+    meter = SendingMeter()
+    try:
+        report = run_tick(db, config, now, dry_run=dry_run, holder=_holder("tick"), meter=meter)
+    finally:
+        meter.close()
     if as_json:
         _print_json(report.as_dict())
         return
@@ -1132,10 +1138,16 @@ def _ledger(ctx, plan_ref, now_text):
 def export_ledger(ctx, file, plan_ref, now_text):
     """Write the 台账 to FILE (.xlsx): one row per task × unit, as of today."""
     from reminder.ledger import write_xlsx
+    from reminder.present import progress
 
     rows, today = _ledger(ctx, plan_ref, now_text)
-    write_xlsx(rows, file, today)
+    with progress(rows, "writing", at_least=EXPORT_BAR_AT_LEAST) as bar:
+        write_xlsx(bar, file, today)
     click.echo(f"{len(rows)} rows written to {file}")
+
+
+EXPORT_BAR_AT_LEAST = 2000
+"""Rows of the 台账 before writing it shows a bar (a few thousand rows take a second or more)."""
 
 
 @export.command("summary")

@@ -34,7 +34,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from reminder import routing, store
 from reminder.channels import WEBHOOK_CHANNELS, Channel, FileChannel, SmtpChannel
@@ -84,27 +84,38 @@ class DeliveryCounts:
         return bool(self.sent or self.retry or self.dead or self.deferred)
 
 
+class Meter(Protocol):
+    """What follows a delivery pass's progress (the CLI's bar): messages claimed, then each one done."""
+
+    def grow(self, count: int) -> None: ...
+
+    def step(self) -> None: ...
+
+
 def deliver_due(db: sqlite_utils.Database, config: Config, now: datetime, holder: str, limit: int = CLAIM_LIMIT,
                 should_stop: Callable[[], bool] = lambda: False, *, message_ids: Sequence[int] | None = None,
                 wall: Callable[[], datetime] = wall_clock,
-                lease_seconds: int = CLAIM_LEASE_SECONDS) -> DeliveryCounts:
+                lease_seconds: int = CLAIM_LEASE_SECONDS, meter: Meter | None = None) -> DeliveryCounts:
     """Send every message that is due (or only ``message_ids``); returns the counts.
 
     ``should_stop`` is asked before each message: on shutdown, or when the deliverer lost its lease, the
-    message in flight finishes and the rest of what was claimed goes back to the queue.
+    message in flight finishes and the rest of what was claimed goes back to the queue. ``meter`` hears
+    how many were claimed and each one done (a progress bar on a terminal).
     """
     counts = DeliveryCounts()
     claimed = store.claim_messages(db, now, holder, limit=limit, live_at=wall(), lease_seconds=lease_seconds,
                                    message_ids=message_ids)
     if not claimed:
         return counts
+    if meter is not None:
+        meter.grow(len(claimed))
     with Heartbeat(store.db_path(db), store.claims_lock(holder), holder, lease_seconds, wall) as beat:
         def stop() -> bool:
             return beat.lost.is_set() or should_stop()
 
         try:
             for messages in _by_endpoint(config, claimed).values():
-                if not _send_all(db, config, now, holder, messages, counts, stop):
+                if not _send_all(db, config, now, holder, messages, counts, stop, meter):
                     break
         finally:
             store.end_claims(db, holder)  # ours only; after a lost claim the others hold the rest
@@ -137,7 +148,8 @@ def _endpoint(config: Config, message: OutboxMessage) -> str:
 
 
 def _send_all(db: sqlite_utils.Database, config: Config, now: datetime, holder: str,
-              messages: Sequence[OutboxMessage], counts: DeliveryCounts, should_stop: Callable[[], bool]) -> bool:
+              messages: Sequence[OutboxMessage], counts: DeliveryCounts, should_stop: Callable[[], bool],
+              meter: Meter | None = None) -> bool:
     """Send one endpoint's messages, recording each result at once. False when told to stop, or when
     another deliverer turned out to have taken a claim over (it holds the rest now)."""
     channels: dict[str, Channel] = {}
@@ -146,6 +158,8 @@ def _send_all(db: sqlite_utils.Database, config: Config, now: datetime, holder: 
         for message in messages:
             if should_stop():
                 return False
+            if meter is not None:
+                meter.step()
             if down is not None:
                 if not _defer(db, holder, message, down, counts):
                     return False

@@ -6,7 +6,7 @@ call the functions here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import BinaryIO
@@ -76,7 +76,7 @@ def ledger_rows(db: sqlite_utils.Database, today: date, zone: ZoneInfo, yellow_w
     return rows
 
 
-def write_xlsx(rows: Sequence[LedgerRow], out: BinaryIO | str, today: date) -> None:
+def write_xlsx(rows: Iterable[LedgerRow], out: BinaryIO | str, today: date) -> None:
     """The 台账 as one sheet: a header row, one row per task × unit, filters and a frozen header."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font

@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from reminder.config import Config
@@ -202,3 +202,46 @@ class _Plain:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+SENDING_BAR_AT_LEAST = 50
+"""Messages a delivery pass must have before it shows a bar: a short pass is over before a bar says anything."""
+
+
+class SendingMeter:
+    """A bar over the messages a pass sends, on a terminal only. Delivery learns its size as it claims
+    messages (a batch at a time), so the bar appears once the claimed total reaches ``at_least`` and
+    grows with later batches; off a terminal it does nothing, so a log or a pipe gets no bar."""
+
+    def __init__(self, label: str = "sending", at_least: int = SENDING_BAR_AT_LEAST):
+        import sys
+
+        self.label, self.at_least = label, at_least
+        self.total = self.done = 0
+        self.on_terminal = sys.stderr.isatty()
+        self.bar: Any = None
+
+    def grow(self, count: int) -> None:
+        """``count`` more messages were claimed."""
+        self.total += count
+        if self.bar is not None:
+            self.bar.length = self.total
+        elif self.on_terminal and self.total >= self.at_least:
+            import sys
+
+            import click
+
+            self.bar = click.progressbar(length=self.total, label=self.label, file=sys.stderr, show_pos=True)
+            self.bar.__enter__()
+            self.bar.update(self.done)
+
+    def step(self) -> None:
+        """One message is taken up (to be sent, or deferred with its endpoint)."""
+        self.done += 1
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None

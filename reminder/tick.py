@@ -101,11 +101,12 @@ def _listing(folder: Path | None) -> tuple:
 
 def run_tick(db: sqlite_utils.Database, config: Config, now: datetime, *, dry_run: bool = False,
              deliver: bool = True, holder: str = "tick", renderer: Renderer | None = None,
-             should_stop: Callable[[], bool] = lambda: False) -> TickReport:
+             should_stop: Callable[[], bool] = lambda: False, meter: delivery.Meter | None = None) -> TickReport:
     """Plan every assignment that is due for a look, queue one message per address, deliver.
 
     Outside a sending moment nothing is planned or delivered (``waiting_until`` says when it will be).
-    ``dry_run`` shows what would be queued at ``now`` (any date) and changes nothing.
+    ``dry_run`` shows what would be queued at ``now`` (any date) and changes nothing. ``meter`` follows
+    the delivery (the command line's progress bar).
     """
     if dry_run:
         with store.preview(db):
@@ -114,7 +115,7 @@ def run_tick(db: sqlite_utils.Database, config: Config, now: datetime, *, dry_ru
     if report.waiting_until is not None:
         return report
     if deliver:
-        report.delivered = delivery.deliver_due(db, config, now, holder, should_stop=should_stop)
+        report.delivered = delivery.deliver_due(db, config, now, holder, should_stop=should_stop, meter=meter)
     if config.retention_days:
         report.bodies_dropped = store.drop_old_bodies(db, now, config.retention_days)
     return report

@@ -241,15 +241,14 @@ def plans(folder: Path, n: int) -> list[str]:
     return paths
 
 
-def test_importing_many_files_shows_a_bar_on_a_terminal(tmp_path):
+def on_a_terminal(config: Path, *args: str) -> str:
+    """Run the command line in a child whose stdout and stderr are a pseudo-terminal; what it printed."""
     import os
     import pty
 
-    config = write_config(tmp_path)
     pid, fd = pty.fork()
     if pid == 0:  # the child: stdout and stderr are the terminal
-        os.execv(sys.executable, [sys.executable, "-m", "reminder", "--config", str(config), "import",
-                                  *plans(tmp_path, 6)])
+        os.execv(sys.executable, [sys.executable, "-m", "reminder", "--config", str(config), *args])
     output = b""
     while True:
         try:
@@ -260,7 +259,12 @@ def test_importing_many_files_shows_a_bar_on_a_terminal(tmp_path):
             break
         output += chunk
     os.waitpid(pid, 0)
-    text = output.decode("utf-8", "replace")
+    return output.decode("utf-8", "replace")
+
+
+def test_importing_many_files_shows_a_bar_on_a_terminal(tmp_path):
+    config = write_config(tmp_path)
+    text = on_a_terminal(config, "import", *plans(tmp_path, 6))
     assert "reading" in text and "6/6" in text, text
 
 
@@ -271,3 +275,42 @@ def test_importing_many_files_into_a_pipe_or_log_shows_no_bar(tmp_path):
     assert result.returncode == 0
     assert "reading" not in result.stderr and "6/6" not in result.stderr and "\r" not in result.stderr
     assert result.stdout.count("created") == 6
+
+
+def test_a_tick_sending_many_messages_shows_a_bar_on_a_terminal_and_none_in_a_pipe(tmp_path):
+    """Sixty units with mailboxes of their own on a local mail server: sixty messages in one tick."""
+    from tests.conftest import MAIL_DOMAIN
+    from tests.servers import SmtpServer
+
+    units = [f"县第{i}局" for i in range(60)]
+    tables = "".join(f'\n[[units]]\nname = "{u}"\nemails = ["u{i:02}@{MAIL_DOMAIN}"]\n' for i, u in enumerate(units))
+    body = "".join(f"| {i} | 任务{i}。 | {u} | 2021年9月30日前 |\n" for i, u in enumerate(units, 1))
+    plan = tmp_path / "plan.txt"
+    plan.write_text(f"某县2021年政务公开任务分工\n| 序号 | 具体任务 | 责任单位 | 完成时限 |\n{body}", encoding="utf-8")
+    with SmtpServer() as server:
+        config = write_config(tmp_path, tables, fallback=False, smtp_port=server.port)
+        invoke(config, "import", str(plan), "--now", "2021-06-01T08:00")
+        text = on_a_terminal(config, "tick", "--now", "2021-08-31T10:00")
+        assert "sending" in text and "60/60" in text, text
+        assert len(server.handler.messages) == 60
+        piped = subprocess.run([sys.executable, "-m", "reminder", "--config", str(config), "tick", "--now",
+                                "2021-09-23T10:00"], check=False, capture_output=True, text=True, timeout=60)
+    assert piped.returncode == 0 and len(server.handler.messages) == 120
+    assert "sending" not in piped.stderr and "60/60" not in piped.stderr and "\r" not in piped.stderr
+    assert "已发送 60 条" in piped.stdout
+
+
+def test_exporting_a_large_ledger_shows_a_bar_on_a_terminal_and_none_in_a_pipe(tmp_path):
+    """2,080 rows (520 tasks × 4 units): the 台账 takes a moment to write."""
+    body = "".join(f"| {i} | 任务{i}。 | 县财政局、县审计局、县教育局、县民政局 | 2021年9月30日前 |\n" for i in range(1, 521))
+    plan = tmp_path / "plan.txt"
+    plan.write_text(f"某县2021年政务公开任务分工\n| 序号 | 具体任务 | 责任单位 | 完成时限 |\n{body}", encoding="utf-8")
+    config = write_config(tmp_path)
+    invoke(config, "import", str(plan), "--now", "2021-06-01T08:00")
+    text = on_a_terminal(config, "export", "ledger", str(tmp_path / "a.xlsx"), "--now", "2021-07-01")
+    assert "writing" in text and "2080/2080" in text, text
+    piped = subprocess.run([sys.executable, "-m", "reminder", "--config", str(config), "export", "ledger",
+                            str(tmp_path / "b.xlsx"), "--now", "2021-07-01"], check=False, capture_output=True,
+                           text=True, timeout=120)
+    assert piped.returncode == 0 and "2080 rows written" in piped.stdout
+    assert "writing" not in piped.stderr and "\r" not in piped.stderr
