@@ -30,7 +30,7 @@ CHANNEL_NAMES = {"smtp": "邮件", "file": "文件", "dingtalk": "钉钉", "weco
 STATUS_NAMES = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "dead": "失败"}
 STAGE_NAMES = {"reminder": "即将到期", "due": "今日到期", "overdue": "逾期", "checkin": "进展询问",
                "escalation": "督办", "silent": "未报进展", "digest": "汇总"}
-KIND_NAMES = {"fixed": "定期完成", "ongoing": "持续推进", "recurring": "周期性", "relative": "相对时限",
+KIND_NAMES = {"fixed": "限期完成", "ongoing": "持续推进", "recurring": "周期性", "relative": "相对时限",
               "none": "未写时限"}
 
 COLUMN_GAP = "  "
