@@ -218,7 +218,7 @@ class SendingMeter:
 
         self.label, self.at_least = label, at_least
         self.total = self.done = 0
-        self.on_terminal = sys.stderr.isatty()
+        self.stream = sys.stderr
         self.bar: Any = None
 
     def grow(self, count: int) -> None:
@@ -226,12 +226,10 @@ class SendingMeter:
         self.total += count
         if self.bar is not None:
             self.bar.length = self.total
-        elif self.on_terminal and self.total >= self.at_least:
-            import sys
-
+        elif self.total >= self.at_least and self.stream.isatty():
             import click
 
-            self.bar = click.progressbar(length=self.total, label=self.label, file=sys.stderr, show_pos=True)
+            self.bar = click.progressbar(length=self.total, label=self.label, file=self.stream, show_pos=True)
             self.bar.__enter__()
             self.bar.update(self.done)
 
