@@ -419,7 +419,7 @@ def _recurring_targets(deadline: Deadline, plan_year: int, calendar: Calendar) -
             targets.append(_week_target(friday, calendar))
             friday += timedelta(days=7)
         return targets
-    months = PERIOD_MONTHS.get(deadline.every, 12) if deadline.every else 12
+    months = _period_months(deadline)
     targets = []
     for start_month in range(1, 13, months):
         start = date(plan_year, start_month, 1)
@@ -435,7 +435,7 @@ def _recurring_days(deadline: Deadline, plan_year: int, calendar: Calendar) -> l
     day of every period, moved to a working day like any date and labelled with its period."""
     if deadline.every is Every.WEEK:
         return [_week_target(day, calendar) for day in period_due_dates(deadline, plan_year)]
-    months = PERIOD_MONTHS.get(deadline.every, 12) if deadline.every else 12
+    months = _period_months(deadline)
     targets = []
     for day in period_due_dates(deadline, plan_year):
         start_month = (day.month - 1) // months * months + 1
@@ -443,6 +443,11 @@ def _recurring_days(deadline: Deadline, plan_year: int, calendar: Calendar) -> l
                                period=_period_label(plan_year, start_month, months),
                                start=date(plan_year, start_month, 1), nags_when_overdue=False))
     return targets
+
+
+def _period_months(deadline: Deadline) -> int:
+    """Months in each period of a recurrence (a year when it names none, as 定期 does)."""
+    return PERIOD_MONTHS.get(deadline.every, 12) if deadline.every else 12
 
 
 def _week_target(day: date, calendar: Calendar) -> _Target:
